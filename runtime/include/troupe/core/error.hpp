@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+namespace troupe {
+
+/// Error codes of the runtime; carried in `caf::error` under the `troupe` category.
+enum class errc : uint8_t {
+  /// A supervisor exceeded its restart intensity and stopped its children.
+  escalated = 1,
+  /// A child's start function failed while its supervisor was starting.
+  start_failed,
+  /// The named actor is between incarnations; retry shortly.
+  restarting,
+  /// No actor is registered under the name.
+  not_found,
+  /// The receiver is shutting down and takes no new work.
+  shutting_down,
+  /// An argument or configuration value is invalid.
+  invalid_argument,
+  /// An I/O operation (bind, connect, read) failed.
+  io_failure,
+};
+
+/// The CAF error category atom of `errc`.
+inline constexpr caf::atom_value errc_category = caf::atom("troupe");
+
+/// Returns the stable name of `x`, e.g. "escalated".
+std::string to_string(errc x);
+
+/// Makes a `caf::error` of category `troupe` with an optional human-readable detail.
+caf::error make_error(errc x, std::string detail = {});
+
+/// Returns whether `err` carries the code `x`.
+bool is(const caf::error& err, errc x);
+
+/// Renders any `caf::error` as one human-readable line, e.g. "escalated: http".
+std::string describe(const caf::error& err);
+
+/// Teaches an actor system to render `errc` errors by name.
+void add_error_category(caf::actor_system_config& cfg);
+
+} // namespace troupe

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace troupe::http {
+
+/// An HTTP/1.1 request with its whole body in memory (bounded by `server_config::body_limit`).
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+
+/// An HTTP/1.1 response with its whole body in memory.
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// The status codes of a response, e.g. `status::not_found`.
+using status = boost::beast::http::status;
+
+/// The request methods, e.g. `verb::get`.
+using verb = boost::beast::http::verb;
+
+} // namespace troupe::http

@@ -1,0 +1,75 @@
+#include "troupe/core/error.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace troupe {
+
+std::string to_string(errc x) {
+  switch (x) {
+    case errc::escalated:
+      return "escalated";
+    case errc::start_failed:
+      return "start_failed";
+    case errc::restarting:
+      return "restarting";
+    case errc::not_found:
+      return "not_found";
+    case errc::shutting_down:
+      return "shutting_down";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::io_failure:
+      return "io_failure";
+  }
+  return "unknown";
+}
+
+caf::error make_error(errc x, std::string detail) {
+  if (detail.empty())
+    return caf::error{static_cast<uint8_t>(x), errc_category};
+  return caf::error{static_cast<uint8_t>(x), errc_category, caf::make_message(std::move(detail))};
+}
+
+bool is(const caf::error& err, errc x) {
+  return err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
+}
+
+namespace {
+
+std::string detail_of(const caf::message& ctx) {
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return ctx.empty() ? std::string{} : to_string(ctx);
+}
+
+} // namespace
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "none";
+  std::string result;
+  if (err.category() == errc_category)
+    result = to_string(static_cast<errc>(err.code()));
+  else if (err.category() == caf::atom("system"))
+    result = to_string(static_cast<caf::sec>(err.code()));
+  else if (err.category() == caf::atom("exit"))
+    result = to_string(static_cast<caf::exit_reason>(err.code()));
+  else
+    result = to_string(err.category()) + "/" + std::to_string(err.code());
+  if (auto detail = detail_of(err.context()); !detail.empty())
+    result += ": " + detail;
+  return result;
+}
+
+void add_error_category(caf::actor_system_config& cfg) {
+  cfg.add_error_category(errc_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+    auto text = to_string(static_cast<errc>(code));
+    if (auto detail = detail_of(ctx); !detail.empty())
+      text += ": " + detail;
+    return text;
+  });
+}
+
+} // namespace troupe
