@@ -43,8 +43,11 @@ std::string to_string(child_status x) {
 
 supervisor_actor::supervisor_actor(caf::actor_config& cfg, supervisor_spec spec)
   : caf::event_based_actor(cfg), spec_(std::move(spec)) {
-  for (auto& child : spec_.children)
-    children_.push_back(child_slot{child, {}, child_status::stopped});
+  for (auto& child : spec_.children) {
+    child_slot slot;
+    slot.spec = child;
+    children_.push_back(std::move(slot));
+  }
   rng_.seed(spec_.seed != 0 ? spec_.seed : std::random_device{}());
   if (spec_.metrics) {
     restarts_metric_ = &spec_.metrics->counters("troupe_supervisor_restarts_total",

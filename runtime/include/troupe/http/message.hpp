@@ -1,5 +1,8 @@
 #pragma once
 
+#include <string_view>
+
+#include <boost/beast/core/string_type.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -16,5 +19,15 @@ using status = boost::beast::http::status;
 
 /// The request methods, e.g. `verb::get`.
 using verb = boost::beast::http::verb;
+
+/// Views Beast's string view (boost::string_view in Boost 1.74) as a std::string_view.
+inline std::string_view std_view(boost::beast::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
+
+/// Views a std::string_view as Beast's string view, e.g. for `fields::set`.
+inline boost::beast::string_view beast_view(std::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
 
 } // namespace troupe::http

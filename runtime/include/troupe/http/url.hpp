@@ -19,7 +19,7 @@ std::string_view target_path(std::string_view target);
 /// Returns the query part of a request target (after '?', before '#'), possibly empty.
 std::string_view target_query(std::string_view target);
 
-/// Parses `a=1&b=x+y` (a full target is fine too); malformed escapes are kept verbatim.
+/// Parses `a=1&b=x+y`, or the query of a target starting with `/`; bad escapes stay verbatim.
 query_map parse_query(std::string_view target_or_query);
 
 } // namespace troupe::http

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "troupe/http/message.hpp"
+#include "troupe/http/responder.hpp"
+#include "troupe/http/response.hpp"
+
+namespace troupe::http {
+
+struct server_state;
+
+/// One accepted socket: reads a request, hands it to the router, writes the answer, repeats.
+///
+/// Everything runs on the socket's strand; answers from other threads are posted to it.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  /// Takes over `socket`, whose executor must be a strand.
+  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state);
+
+  /// Updates the active-connections gauge.
+  ~connection();
+
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Starts reading on the strand.
+  void start();
+
+  /// Closes the socket at once; only while no io thread runs (server stop).
+  void close() noexcept;
+
+private:
+  using clock = std::chrono::steady_clock;
+  using error_code = boost::system::error_code;
+
+  void await_request();
+  void read_header();
+  void read_body();
+  void on_read(error_code ec);
+  void handle();
+  responder make_responder(uint64_t seq);
+  void deliver(uint64_t seq, response res);
+  void reject(status code, std::string_view type, std::string title, std::string detail);
+  void write(response res, bool close_after);
+  void on_write(error_code ec, bool close_after);
+  void linger();
+  void finish();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<server_state> state_;
+  response out_;
+  // Each request gets a number so a stale or duplicate answer can be recognised and dropped.
+  uint64_t seq_ = 0;
+  bool awaiting_answer_ = false;
+  bool first_request_ = true;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  std::string route_;
+  std::string method_;
+  clock::time_point started_;
+};
+
+} // namespace troupe::http

@@ -1,0 +1,40 @@
+#include "http/http_metrics.hpp"
+
+#include <mutex>
+
+namespace troupe::http {
+
+http_metrics::http_metrics(observability::registry& reg)
+  : requests_(reg.counters("troupe_http_requests_total", "HTTP requests answered.",
+                           {"route", "method", "status"})),
+    durations_(reg.histograms("troupe_http_request_duration_seconds",
+                              "Time from a complete request read to its response written.",
+                              {"route", "method", "status"})),
+    active_(reg.gauges("troupe_http_connections_active", "Open HTTP connections.").with({})),
+    rejected_(reg.counters("troupe_http_connections_rejected_total",
+                           "HTTP connections closed at once because of max_connections.")
+                .with({})) {}
+
+void http_metrics::record(std::string_view route, std::string_view method, unsigned status,
+                          double seconds) {
+  auto code = std::to_string(status);
+  std::string key;
+  key.reserve(route.size() + method.size() + code.size() + 2);
+  key.append(route).append(1, '\n').append(method).append(1, '\n').append(code);
+  series s{};
+  {
+    std::shared_lock guard{mtx_};
+    if (auto i = cache_.find(key); i != cache_.end())
+      s = i->second;
+  }
+  if (s.requests == nullptr) {
+    observability::label_values labels{std::string{route}, std::string{method}, code};
+    s = series{&requests_.with(labels), &durations_.with(labels)};
+    std::unique_lock guard{mtx_};
+    cache_.emplace(std::move(key), s);
+  }
+  s.requests->inc();
+  s.duration->observe(seconds);
+}
+
+} // namespace troupe::http
