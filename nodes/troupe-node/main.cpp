@@ -1,0 +1,132 @@
+// troupe-node: one process, one supervision tree. The process is the top of the
+// tree: when the root supervisor gives up, the process exits non-zero and the
+// orchestrator restarts the pod.
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "components.hpp"
+#include "options.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/http/router.hpp"
+#include "troupe/observability/logging.hpp"
+#include "troupe/observability/metrics.hpp"
+#include "troupe/supervision/name_registry.hpp"
+#include "troupe/supervision/supervisor.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace troupe;
+
+/// How the root supervisor ended, written by its exit hook on a CAF thread.
+struct root_outcome {
+  std::atomic<bool> done{false};
+  std::mutex mtx;
+  caf::error reason;
+};
+
+// Blocks SIGINT/SIGTERM in every thread (threads inherit the mask), so only the
+// main thread's sigtimedwait sees them and no handler runs in a random thread.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+// Waits up to `limit` for the root to be done; returns whether it is.
+bool await_root(root_outcome& outcome, caf::timespan limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!outcome.done.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  return outcome.done.load();
+}
+
+int run(const node::node_options& opts, const sigset_t& stop_signals) {
+  caf::actor_system_config cfg;
+  add_error_category(cfg);
+  if (opts.actor_threads > 0)
+    cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
+  caf::actor_system sys{cfg};
+
+  node::node_context ctx;
+  ctx.system = &sys;
+  ctx.options = opts;
+  ctx.metrics = std::make_shared<observability::registry>();
+  ctx.names = std::make_shared<supervision::name_registry>();
+  ctx.routes = std::make_shared<http::router>();
+  ctx.draining = std::make_shared<std::atomic<bool>>(false);
+  auto spec = node::root_spec(ctx);
+  auto budget = supervision::stop_budget(spec);
+
+  auto outcome = std::make_shared<root_outcome>();
+  auto root = supervision::spawn_supervisor(sys, spec);
+  root->attach_functor([outcome](const caf::error& reason) {
+    std::lock_guard<std::mutex> guard{outcome->mtx};
+    outcome->reason = reason;
+    outcome->done = true;
+  });
+  ctx.names->put("root", root);
+  spdlog::info("node {} started", opts.node_name);
+
+  int exit_code = 0;
+  timespec tick{0, 100'000'000};
+  while (!outcome->done.load()) {
+    siginfo_t info;
+    if (sigtimedwait(&stop_signals, &info, &tick) < 0)
+      continue;
+    spdlog::info("received {}; stopping (budget {} ms)", strsignal(info.si_signo),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(budget).count());
+    ctx.draining->store(true);
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    if (!await_root(*outcome, budget + 1s)) {
+      spdlog::error("the supervision tree did not stop within {} ms; killing it",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(budget).count());
+      caf::anon_send_exit(root, caf::exit_reason::kill);
+      await_root(*outcome, 2s);
+      exit_code = 1;
+    }
+    break;
+  }
+  {
+    std::lock_guard<std::mutex> guard{outcome->mtx};
+    if (!ctx.draining->load()) {
+      spdlog::critical("root supervisor exited: {}; the node stops", describe(outcome->reason));
+      exit_code = 1;
+    }
+  }
+  root = nullptr;
+  spdlog::info("node {} stopped", opts.node_name);
+  return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = node::parse_options(argc, argv);
+  if (parsed.exit_code) {
+    std::fputs(parsed.message.c_str(), *parsed.exit_code == 0 ? stdout : stderr);
+    std::fputc('\n', *parsed.exit_code == 0 ? stdout : stderr);
+    return *parsed.exit_code;
+  }
+  auto& opts = parsed.options;
+  observability::setup_logging(opts.log_level, *observability::parse_log_format(opts.log_format),
+                               opts.node_name);
+  auto stop_signals = block_stop_signals();
+  try {
+    return run(opts, stop_signals);
+  } catch (const std::exception& ex) {
+    spdlog::critical("troupe-node failed: {}", ex.what());
+    return 1;
+  }
+}

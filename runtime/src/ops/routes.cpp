@@ -1,0 +1,72 @@
+#include "troupe/ops/routes.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "troupe/core/error.hpp"
+#include "troupe/http/admin_auth.hpp"
+#include "troupe/http/response.hpp"
+#include "troupe/http/router.hpp"
+#include "troupe/observability/metrics.hpp"
+#include "troupe/supervision/name_registry.hpp"
+#include "troupe/supervision/supervisor.hpp"
+
+namespace troupe::ops {
+
+namespace {
+
+using http::status;
+
+// The io thread must not wait on an actor: a short-lived actor asks the root
+// supervisor and answers through the responder from a CAF thread.
+void answer_with_tree(const ops_context& ctx, http::responder res) {
+  auto root = ctx.names->lookup(ctx.root_name);
+  if (!root) {
+    res(http::problem_response(status::service_unavailable, http::problem::unavailable,
+                               "Supervision tree unavailable", describe(root.error())));
+    return;
+  }
+  auto pending = std::make_shared<http::responder>(std::move(res));
+  ctx.system->spawn([pending, root = *root,
+                     timeout = ctx.inspect_timeout](caf::event_based_actor* self) {
+    self->request(root, timeout, supervision::inspect_atom::value)
+      .then(
+        [pending](const std::string& tree) {
+          (*pending)(http::text_response(status::ok, tree, "application/json"));
+        },
+        [pending](const caf::error& err) {
+          (*pending)(http::problem_response(status::service_unavailable,
+                                            http::problem::unavailable,
+                                            "Supervision tree unavailable", describe(err)));
+        });
+  });
+}
+
+} // namespace
+
+void add_ops_routes(http::router& routes, ops_context ctx) {
+  auto shared = std::make_shared<const ops_context>(std::move(ctx));
+  routes.add(http::verb::get, "/healthz", [](http::request_context, http::responder res) {
+    res(http::json_response(status::ok, {{"status", "ok"}}));
+  });
+  routes.add(http::verb::get, "/readyz", [shared](http::request_context, http::responder res) {
+    auto r = shared->ready ? shared->ready() : readiness{true, {}};
+    if (r.ready)
+      res(http::json_response(status::ok, {{"status", "ready"}}));
+    else
+      res(http::problem_response(status::service_unavailable, http::problem::unavailable,
+                                 "Not ready", r.reason));
+  });
+  routes.add(http::verb::get, "/metrics", [shared](http::request_context, http::responder res) {
+    res(http::text_response(status::ok, shared->metrics->render(),
+                            observability::prometheus_content_type));
+  });
+  routes.add(http::verb::get, "/admin/supervision",
+             http::admin_only(shared->admin_token,
+                              [shared](http::request_context, http::responder res) {
+                                answer_with_tree(*shared, std::move(res));
+                              }));
+}
+
+} // namespace troupe::ops
