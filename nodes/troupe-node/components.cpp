@@ -25,15 +25,15 @@ supervision::child_spec http_component(const node_context& ctx) {
   auto routes = ctx.routes;
   auto metrics = ctx.metrics;
   return supervision::resource_child(
-    "http", [cfg, pinned, routes, metrics]() mutable -> caf::expected<std::shared_ptr<void>> {
-      cfg.port = *pinned;
-      auto srv = http::server::start(cfg, routes, metrics);
-      if (!srv)
-        return std::move(srv.error());
-      *pinned = (*srv)->port();
-      spdlog::info("listening on http://{}:{}", (*srv)->host(), (*srv)->port());
-      return std::shared_ptr<void>{std::move(*srv)};
-    });
+      "http", [cfg, pinned, routes, metrics]() mutable -> caf::expected<std::shared_ptr<void>> {
+        cfg.port = *pinned;
+        auto srv = http::server::start(cfg, routes, metrics);
+        if (!srv)
+          return std::move(srv.error());
+        *pinned = (*srv)->port();
+        spdlog::info("listening on http://{}:{}", (*srv)->host(), (*srv)->port());
+        return std::shared_ptr<void>{std::move(*srv)};
+      });
 }
 
 void add_ops(const node_context& ctx) {

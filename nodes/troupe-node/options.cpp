@@ -41,34 +41,34 @@ parse_result parse_options(int argc, const char* const* argv) {
   app.option_defaults()->always_capture_default();
   app.get_formatter()->column_width(36);
   app.add_option("--node-name", o.node_name, "This node's name in logs and metrics")
-    ->envname("TROUPE_NODE_NAME");
+      ->envname("TROUPE_NODE_NAME");
   app.add_option("--http-host", o.http_host, "Address the HTTP facade binds")
-    ->envname("TROUPE_HTTP_HOST");
+      ->envname("TROUPE_HTTP_HOST");
   app.add_option("--http-port", o.http_port, "Port of the HTTP facade (0 = pick a free one)")
-    ->envname("TROUPE_HTTP_PORT");
+      ->envname("TROUPE_HTTP_PORT");
   app.add_option("--http-threads", o.http_threads, "Threads serving HTTP")
-    ->envname("TROUPE_HTTP_THREADS")
-    ->check(CLI::Range(size_t{1}, size_t{64}));
+      ->envname("TROUPE_HTTP_THREADS")
+      ->check(CLI::Range(size_t{1}, size_t{64}));
   app.add_option("--http-max-connections", o.http_max_connections,
                  "Concurrent HTTP connections before new ones are refused")
-    ->envname("TROUPE_HTTP_MAX_CONNECTIONS")
-    ->check(CLI::Range(size_t{1}, size_t{1000000}));
+      ->envname("TROUPE_HTTP_MAX_CONNECTIONS")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
   app.add_option("--admin-token", o.admin_token, "Bearer token for /admin/* (empty: disabled)")
-    ->envname("TROUPE_ADMIN_TOKEN")
-    ->capture_default_str();
+      ->envname("TROUPE_ADMIN_TOKEN")
+      ->capture_default_str();
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
-    ->envname("TROUPE_LOG_LEVEL")
-    ->check(CLI::Validator(
-      [](std::string& v) {
-        return observability::is_log_level(v) ? std::string{} : "unknown log level '" + v + "'";
-      },
-      "LEVEL"));
+      ->envname("TROUPE_LOG_LEVEL")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return observability::is_log_level(v) ? std::string{} : "unknown log level '" + v + "'";
+          },
+          "LEVEL"));
   app.add_option("--log-format", o.log_format, "text or json")
-    ->envname("TROUPE_LOG_FORMAT")
-    ->check(CLI::IsMember({"text", "json"}));
+      ->envname("TROUPE_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--actor-threads", o.actor_threads, "Actor scheduler threads (0 = one per core)")
-    ->envname("TROUPE_ACTOR_THREADS")
-    ->check(CLI::Range(size_t{0}, size_t{256}));
+      ->envname("TROUPE_ACTOR_THREADS")
+      ->check(CLI::Range(size_t{0}, size_t{256}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

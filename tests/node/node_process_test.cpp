@@ -18,9 +18,8 @@ using namespace std::chrono_literals;
 constexpr auto startup_limit = 10s;
 
 struct running_node {
-  explicit running_node(std::vector<std::string> flags,
-                        std::map<std::string, std::string> env = {})
-    : proc(with_binary(std::move(flags)), std::move(env)) {
+  explicit running_node(std::vector<std::string> flags, std::map<std::string, std::string> env = {})
+      : proc(with_binary(std::move(flags)), std::move(env)) {
     auto line = proc.wait_for_line("listening on http://", startup_limit);
     if (line)
       port = port_from_listening_line(*line).value_or(0);
@@ -55,7 +54,7 @@ TEST(node_process, serves_ops_endpoints_and_stops_cleanly_on_sigterm) {
   EXPECT_NE(metrics.body.find("troupe_http_requests_total{route=\"/healthz\",method=\"GET\","
                               "status=\"200\"} 1"),
             std::string::npos)
-    << metrics.body;
+      << metrics.body;
   EXPECT_NE(metrics.body.find("troupe_http_request_duration_seconds_bucket"), std::string::npos);
 
   auto denied = node.get("/admin/supervision");
@@ -144,13 +143,13 @@ TEST_P(node_bad_flags, exit_2_with_one_line_naming_the_flag) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-  all, node_bad_flags,
-  ::testing::Values(bad_flag_case{{"--http-port", "abc"}, {}, "--http-port"},
-                    bad_flag_case{{"--http-port", "70000"}, {}, "--http-port"},
-                    bad_flag_case{{"--bogus"}, {}, "--bogus"},
-                    bad_flag_case{{"--log-level", "loud"}, {}, "--log-level"},
-                    bad_flag_case{{}, {{"TROUPE_LOG_FORMAT", "xml"}}, "--log-format"},
-                    bad_flag_case{{"--http-threads", "0"}, {}, "--http-threads"}));
+    all, node_bad_flags,
+    ::testing::Values(bad_flag_case{{"--http-port", "abc"}, {}, "--http-port"},
+                      bad_flag_case{{"--http-port", "70000"}, {}, "--http-port"},
+                      bad_flag_case{{"--bogus"}, {}, "--bogus"},
+                      bad_flag_case{{"--log-level", "loud"}, {}, "--log-level"},
+                      bad_flag_case{{}, {{"TROUPE_LOG_FORMAT", "xml"}}, "--log-format"},
+                      bad_flag_case{{"--http-threads", "0"}, {}, "--http-threads"}));
 
 TEST(node_process, help_lists_every_flag_and_exits_zero) {
   process proc{running_node::with_binary({"--help"})};

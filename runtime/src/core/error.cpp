@@ -8,20 +8,20 @@ namespace troupe {
 
 std::string to_string(errc x) {
   switch (x) {
-    case errc::escalated:
-      return "escalated";
-    case errc::start_failed:
-      return "start_failed";
-    case errc::restarting:
-      return "restarting";
-    case errc::not_found:
-      return "not_found";
-    case errc::shutting_down:
-      return "shutting_down";
-    case errc::invalid_argument:
-      return "invalid_argument";
-    case errc::io_failure:
-      return "io_failure";
+  case errc::escalated:
+    return "escalated";
+  case errc::start_failed:
+    return "start_failed";
+  case errc::restarting:
+    return "restarting";
+  case errc::not_found:
+    return "not_found";
+  case errc::shutting_down:
+    return "shutting_down";
+  case errc::invalid_argument:
+    return "invalid_argument";
+  case errc::io_failure:
+    return "io_failure";
   }
   return "unknown";
 }

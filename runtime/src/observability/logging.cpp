@@ -30,10 +30,10 @@ public:
     auto n = std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(ts + n, sizeof(ts) - n, ".%03dZ", static_cast<int>(millis));
     nlohmann::json line{
-      {"ts", ts},
-      {"level", spdlog::level::to_string_view(msg.level).data()},
-      {"node", node_},
-      {"msg", std::string(msg.payload.data(), msg.payload.size())},
+        {"ts", ts},
+        {"level", spdlog::level::to_string_view(msg.level).data()},
+        {"node", node_},
+        {"msg", std::string(msg.payload.data(), msg.payload.size())},
     };
     if (msg.logger_name.size() > 0)
       line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());

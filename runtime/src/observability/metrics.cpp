@@ -7,7 +7,7 @@
 namespace troupe::observability {
 
 histogram::histogram(std::vector<double> bounds)
-  : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i)
     buckets_[i].store(0, std::memory_order_relaxed);
 }
@@ -26,8 +26,8 @@ double histogram::sum() const noexcept {
 }
 
 std::vector<double> default_latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 namespace {

@@ -28,19 +28,19 @@ void answer_with_tree(const ops_context& ctx, http::responder res) {
     return;
   }
   auto pending = std::make_shared<http::responder>(std::move(res));
-  ctx.system->spawn([pending, root = *root,
-                     timeout = ctx.inspect_timeout](caf::event_based_actor* self) {
-    self->request(root, timeout, supervision::inspect_atom::value)
-      .then(
-        [pending](const std::string& tree) {
-          (*pending)(http::text_response(status::ok, tree, "application/json"));
-        },
-        [pending](const caf::error& err) {
-          (*pending)(http::problem_response(status::service_unavailable,
-                                            http::problem::unavailable,
-                                            "Supervision tree unavailable", describe(err)));
-        });
-  });
+  ctx.system->spawn(
+      [pending, root = *root, timeout = ctx.inspect_timeout](caf::event_based_actor* self) {
+        self->request(root, timeout, supervision::inspect_atom::value)
+            .then(
+                [pending](const std::string& tree) {
+                  (*pending)(http::text_response(status::ok, tree, "application/json"));
+                },
+                [pending](const caf::error& err) {
+                  (*pending)(http::problem_response(status::service_unavailable,
+                                                    http::problem::unavailable,
+                                                    "Supervision tree unavailable", describe(err)));
+                });
+      });
 }
 
 } // namespace
@@ -62,11 +62,11 @@ void add_ops_routes(http::router& routes, ops_context ctx) {
     res(http::text_response(status::ok, shared->metrics->render(),
                             observability::prometheus_content_type));
   });
-  routes.add(http::verb::get, "/admin/supervision",
-             http::admin_only(shared->admin_token,
-                              [shared](http::request_context, http::responder res) {
-                                answer_with_tree(*shared, std::move(res));
-                              }));
+  routes.add(
+      http::verb::get, "/admin/supervision",
+      http::admin_only(shared->admin_token, [shared](http::request_context, http::responder res) {
+        answer_with_tree(*shared, std::move(res));
+      }));
 }
 
 } // namespace troupe::ops

@@ -26,33 +26,33 @@ int64_t ms_until(caf::actor_clock::time_point due, caf::actor_clock::time_point 
 caf::result<std::string> supervisor_actor::inspect() {
   auto now = clock().now();
   auto tree = std::make_shared<nlohmann::json>(nlohmann::json{
-    {"name", spec_.name},
-    {"kind", "supervisor"},
-    {"actor_id", id()},
-    {"state", phase_ == phase::running ? "running"
-              : phase_ == phase::escalating ? "escalating"
-                                            : "stopping"},
-    {"strategy", to_string(spec_.strategy)},
-    {"intensity",
-     {{"max_restarts", spec_.intensity.max_restarts},
-      {"window_ms", std::chrono::duration_cast<std::chrono::milliseconds>(spec_.intensity.window)
-                      .count()}}},
-    {"restart_budget_left", budget_left()},
-    {"children", nlohmann::json::array()},
+      {"name", spec_.name},
+      {"kind", "supervisor"},
+      {"actor_id", id()},
+      {"state", phase_ == phase::running      ? "running"
+                : phase_ == phase::escalating ? "escalating"
+                                              : "stopping"},
+      {"strategy", to_string(spec_.strategy)},
+      {"intensity",
+       {{"max_restarts", spec_.intensity.max_restarts},
+        {"window_ms",
+         std::chrono::duration_cast<std::chrono::milliseconds>(spec_.intensity.window).count()}}},
+      {"restart_budget_left", budget_left()},
+      {"children", nlohmann::json::array()},
   });
   std::vector<std::pair<size_t, caf::actor>> nested;
   for (auto& child : children_) {
     nlohmann::json entry{
-      {"name", child.spec.name},
-      {"kind", to_string(child.spec.kind)},
-      {"restart", to_string(child.spec.restart)},
-      {"actor_id", child.handle ? nlohmann::json(child.handle.id()) : nlohmann::json()},
-      {"state", to_string(child.status)},
-      {"restarts", child.restarts},
-      {"last_failure",
-       child.last_failure.empty() ? nlohmann::json() : nlohmann::json(child.last_failure)},
-      {"backoff_pending_ms",
-       child.restart_due ? nlohmann::json(ms_until(*child.restart_due, now)) : nlohmann::json()},
+        {"name", child.spec.name},
+        {"kind", to_string(child.spec.kind)},
+        {"restart", to_string(child.spec.restart)},
+        {"actor_id", child.handle ? nlohmann::json(child.handle.id()) : nlohmann::json()},
+        {"state", to_string(child.status)},
+        {"restarts", child.restarts},
+        {"last_failure",
+         child.last_failure.empty() ? nlohmann::json() : nlohmann::json(child.last_failure)},
+        {"backoff_pending_ms",
+         child.restart_due ? nlohmann::json(ms_until(*child.restart_due, now)) : nlohmann::json()},
     };
     if (child.spec.kind == child_kind::supervisor && child.handle &&
         child.status == child_status::running)
@@ -69,19 +69,19 @@ caf::result<std::string> supervisor_actor::inspect() {
   };
   for (auto& [pos, handle] : nested) {
     request(handle, inspect_timeout, inspect_atom::value)
-      .then(
-        [tree, pos = pos, finish_one](const std::string& subtree) mutable {
-          auto& entry = (*tree)["children"][pos];
-          auto sub = nlohmann::json::parse(subtree, nullptr, false);
-          for (auto key : {"strategy", "intensity", "restart_budget_left", "children"})
-            if (sub.is_object() && sub.contains(key))
-              entry[key] = sub[key];
-          finish_one();
-        },
-        [tree, pos = pos, finish_one](const caf::error& err) mutable {
-          (*tree)["children"][pos]["inspect_error"] = describe(err);
-          finish_one();
-        });
+        .then(
+            [tree, pos = pos, finish_one](const std::string& subtree) mutable {
+              auto& entry = (*tree)["children"][pos];
+              auto sub = nlohmann::json::parse(subtree, nullptr, false);
+              for (auto key : {"strategy", "intensity", "restart_budget_left", "children"})
+                if (sub.is_object() && sub.contains(key))
+                  entry[key] = sub[key];
+              finish_one();
+            },
+            [tree, pos = pos, finish_one](const caf::error& err) mutable {
+              (*tree)["children"][pos]["inspect_error"] = describe(err);
+              finish_one();
+            });
   }
   return promise;
 }

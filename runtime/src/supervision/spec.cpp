@@ -33,7 +33,8 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart) {
 }
 
 caf::expected<restart_strategy> parse_strategy(const std::string& name) {
-  for (auto x : {restart_strategy::one_for_one, restart_strategy::one_for_all, restart_strategy::rest_for_one})
+  for (auto x : {restart_strategy::one_for_one, restart_strategy::one_for_all,
+                 restart_strategy::rest_for_one})
     if (to_string(x) == name)
       return x;
   return make_error(errc::invalid_argument, "unknown supervision strategy '" + name + "'");
@@ -41,24 +42,24 @@ caf::expected<restart_strategy> parse_strategy(const std::string& name) {
 
 std::string to_string(restart_strategy x) {
   switch (x) {
-    case restart_strategy::one_for_one:
-      return "one_for_one";
-    case restart_strategy::one_for_all:
-      return "one_for_all";
-    case restart_strategy::rest_for_one:
-      return "rest_for_one";
+  case restart_strategy::one_for_one:
+    return "one_for_one";
+  case restart_strategy::one_for_all:
+    return "one_for_all";
+  case restart_strategy::rest_for_one:
+    return "rest_for_one";
   }
   return "unknown";
 }
 
 std::string to_string(restart_type x) {
   switch (x) {
-    case restart_type::permanent:
-      return "permanent";
-    case restart_type::transient:
-      return "transient";
-    case restart_type::temporary:
-      return "temporary";
+  case restart_type::permanent:
+    return "permanent";
+  case restart_type::transient:
+    return "transient";
+  case restart_type::temporary:
+    return "temporary";
   }
   return "unknown";
 }

@@ -17,8 +17,7 @@ namespace {
 // `normal` and `user_shutdown` are the two ways of leaving on purpose; anything
 // else (an exception, a kill, an error) is a failure.
 bool is_normal_exit(const caf::error& reason) {
-  return !reason || reason == caf::exit_reason::normal ||
-         reason == caf::exit_reason::user_shutdown;
+  return !reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown;
 }
 
 int64_t to_ms(caf::timespan x) {
@@ -29,20 +28,20 @@ int64_t to_ms(caf::timespan x) {
 
 std::string to_string(child_status x) {
   switch (x) {
-    case child_status::running:
-      return "running";
-    case child_status::stopping:
-      return "stopping";
-    case child_status::waiting:
-      return "restarting";
-    case child_status::stopped:
-      return "stopped";
+  case child_status::running:
+    return "running";
+  case child_status::stopping:
+    return "stopping";
+  case child_status::waiting:
+    return "restarting";
+  case child_status::stopped:
+    return "stopped";
   }
   return "unknown";
 }
 
 supervisor_actor::supervisor_actor(caf::actor_config& cfg, supervisor_spec spec)
-  : caf::event_based_actor(cfg), spec_(std::move(spec)) {
+    : caf::event_based_actor(cfg), spec_(std::move(spec)) {
   for (auto& child : spec_.children) {
     child_slot slot;
     slot.spec = child;
@@ -50,14 +49,14 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, supervisor_spec spec)
   }
   rng_.seed(spec_.seed != 0 ? spec_.seed : std::random_device{}());
   if (spec_.metrics) {
-    restarts_metric_ = &spec_.metrics->counters("troupe_supervisor_restarts_total",
-                                                "Children restarted by a supervisor.",
-                                                {"supervisor", "child"});
-    escalations_metric_ = &spec_.metrics
-                             ->counters("troupe_supervisor_escalations_total",
-                                        "Supervisors that exceeded their restart intensity.",
-                                        {"supervisor"})
-                             .with({spec_.name});
+    restarts_metric_ =
+        &spec_.metrics->counters("troupe_supervisor_restarts_total",
+                                 "Children restarted by a supervisor.", {"supervisor", "child"});
+    escalations_metric_ =
+        &spec_.metrics
+             ->counters("troupe_supervisor_escalations_total",
+                        "Supervisors that exceeded their restart intensity.", {"supervisor"})
+             .with({spec_.name});
   }
 }
 
@@ -81,9 +80,9 @@ caf::behavior supervisor_actor::make_behavior() {
   if (terminated_)
     return {};
   return {
-    [this](restart_atom, uint64_t index, uint64_t epoch) { on_restart_due(index, epoch); },
-    [this](stop_timeout_atom, uint64_t index, uint64_t epoch) { on_stop_timeout(index, epoch); },
-    [this](inspect_atom) { return inspect(); },
+      [this](restart_atom, uint64_t index, uint64_t epoch) { on_restart_due(index, epoch); },
+      [this](stop_timeout_atom, uint64_t index, uint64_t epoch) { on_stop_timeout(index, epoch); },
+      [this](inspect_atom) { return inspect(); },
   };
 }
 
@@ -158,8 +157,7 @@ void supervisor_actor::on_down(const caf::down_msg& msg) {
 }
 
 void supervisor_actor::log_failure(const child_slot& child, const caf::error& reason) const {
-  spdlog::warn("supervisor {}: child {} exited: {}", spec_.name, child.spec.name,
-               describe(reason));
+  spdlog::warn("supervisor {}: child {} exited: {}", spec_.name, child.spec.name, describe(reason));
 }
 
 void supervisor_actor::on_failure(size_t index, const caf::error& reason) {
@@ -206,12 +204,12 @@ void supervisor_actor::on_failure(size_t index, const caf::error& reason) {
 
 bool supervisor_actor::wants_restart(const child_slot& child, const caf::error& reason) const {
   switch (child.spec.restart) {
-    case restart_type::permanent:
-      return true;
-    case restart_type::transient:
-      return !is_normal_exit(reason);
-    case restart_type::temporary:
-      return false;
+  case restart_type::permanent:
+    return true;
+  case restart_type::transient:
+    return !is_normal_exit(reason);
+  case restart_type::temporary:
+    return false;
   }
   return false;
 }
@@ -226,9 +224,8 @@ bool supervisor_actor::within_intensity() {
 
 size_t supervisor_actor::budget_left() const {
   auto now = clock().now();
-  auto recent = std::count_if(recent_restarts_.begin(), recent_restarts_.end(), [&](auto t) {
-    return now - t <= spec_.intensity.window;
-  });
+  auto recent = std::count_if(recent_restarts_.begin(), recent_restarts_.end(),
+                              [&](auto t) { return now - t <= spec_.intensity.window; });
   auto used = static_cast<size_t>(recent);
   return used >= spec_.intensity.max_restarts ? 0 : spec_.intensity.max_restarts - used;
 }

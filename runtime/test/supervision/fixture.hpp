@@ -60,9 +60,9 @@ inline start_fn worker(std::shared_ptr<journal> log, std::string name,
       if (mode == on_shutdown::ignore)
         self->set_exit_handler([](caf::exit_msg&) {});
       return {
-        [](ping_atom) { return pong_atom::value; },
-        [](crash_atom) { throw std::runtime_error("boom"); },
-        [self](finish_atom) { self->quit(); },
+          [](ping_atom) { return pong_atom::value; },
+          [](crash_atom) { throw std::runtime_error("boom"); },
+          [self](finish_atom) { self->quit(); },
       };
     });
   };
@@ -172,8 +172,8 @@ protected:
     auto result = std::make_shared<std::string>();
     sys_.spawn([=](caf::event_based_actor* self) {
       self->request(sup, caf::infinite, inspect_atom::value)
-        .then([=](const std::string& json) { *result = json; },
-              [=](const caf::error& err) { *result = "error: " + describe(err); });
+          .then([=](const std::string& json) { *result = json; },
+                [=](const caf::error& err) { *result = "error: " + describe(err); });
     });
     run();
     return *result;
@@ -181,10 +181,9 @@ protected:
 
   /// Current value of the restart counter of `child` under `sup`.
   uint64_t restarts_metric(const std::string& sup, const std::string& child) {
-    return metrics_
-      ->counters("troupe_supervisor_restarts_total", "", {"supervisor", "child"})
-      .with({sup, child})
-      .value();
+    return metrics_->counters("troupe_supervisor_restarts_total", "", {"supervisor", "child"})
+        .with({sup, child})
+        .value();
   }
 
   std::shared_ptr<journal> log_ = std::make_shared<journal>();

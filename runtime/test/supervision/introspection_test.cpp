@@ -58,7 +58,7 @@ TEST_F(introspection_test, the_tree_reports_every_level) {
   EXPECT_TRUE(a["actor_id"].is_null());
   EXPECT_EQ(a["backoff_pending_ms"], 10);
   EXPECT_NE(a["last_failure"].get<std::string>().find("runtime_error"), std::string::npos)
-    << a["last_failure"];
+      << a["last_failure"];
   auto in = tree["children"][1];
   EXPECT_EQ(in["kind"], "supervisor");
   EXPECT_EQ(in["strategy"], "rest_for_one");
@@ -85,7 +85,7 @@ TEST_F(introspection_test, restarts_are_counted_per_supervisor_and_child) {
   auto text = metrics_->render();
   EXPECT_NE(text.find("troupe_supervisor_restarts_total{supervisor=\"sup\",child=\"a\"} 1"),
             std::string::npos)
-    << text;
+      << text;
 }
 
 } // namespace

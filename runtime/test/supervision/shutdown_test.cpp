@@ -10,9 +10,9 @@ using strings = std::vector<std::string>;
 class shutdown_test : public supervision_test {};
 
 TEST_F(shutdown_test, children_stop_in_reverse_start_order) {
-  auto sup = start(spec("sup", restart_strategy::one_for_one,
-                        {worker_child(log_, "a"), worker_child(log_, "b"),
-                         worker_child(log_, "c")}));
+  auto sup =
+      start(spec("sup", restart_strategy::one_for_one,
+                 {worker_child(log_, "a"), worker_child(log_, "b"), worker_child(log_, "c")}));
   auto reason = watch(sup);
   log_->take();
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
@@ -47,8 +47,8 @@ TEST_F(shutdown_test, a_whole_tree_stops_within_the_sum_of_its_timeouts) {
   auto inner = spec("inner", restart_strategy::one_for_one, {worker_child(log_, "x"), deep});
   auto top_stubborn = worker_child(log_, "top", restart_type::permanent, on_shutdown::ignore);
   top_stubborn.shutdown_timeout = 1s;
-  auto outer = spec("outer", restart_strategy::one_for_all,
-                    {supervisor_child(inner), top_stubborn});
+  auto outer =
+      spec("outer", restart_strategy::one_for_all, {supervisor_child(inner), top_stubborn});
   EXPECT_EQ(stop_budget(outer), 1s + stop_budget(inner) + 100ms);
   auto sup = start(outer);
   auto reason = watch(sup);

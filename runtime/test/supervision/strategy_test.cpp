@@ -10,9 +10,9 @@ using strings = std::vector<std::string>;
 class strategy_test : public supervision_test {
 protected:
   caf::actor start_abc(restart_strategy strategy) {
-    auto sup = start(spec("sup", strategy,
-                          {worker_child(log_, "a"), worker_child(log_, "b"),
-                           worker_child(log_, "c")}));
+    auto sup =
+        start(spec("sup", strategy,
+                   {worker_child(log_, "a"), worker_child(log_, "b"), worker_child(log_, "c")}));
     EXPECT_EQ(log_->take(), (strings{"start a", "start b", "start c"}));
     return sup;
   }
@@ -122,9 +122,9 @@ TEST_F(strategy_test, a_failed_restart_counts_as_a_failure_and_is_retried_with_b
 
 TEST_F(strategy_test, a_child_that_cannot_start_fails_the_supervisor_start) {
   log_->failing_starts["c"] = 1;
-  auto sup = spawn_supervisor(sys_ref(), spec("sup", restart_strategy::one_for_one,
-                                              {worker_child(log_, "a"), worker_child(log_, "b"),
-                                               worker_child(log_, "c")}));
+  auto sup = spawn_supervisor(
+      sys_ref(), spec("sup", restart_strategy::one_for_one,
+                      {worker_child(log_, "a"), worker_child(log_, "b"), worker_child(log_, "c")}));
   auto reason = watch(sup);
   run();
   EXPECT_EQ(log_->take(), (strings{"start a", "start b", "stop b", "stop a"}));

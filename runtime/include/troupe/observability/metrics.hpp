@@ -74,8 +74,8 @@ public:
   /// Creates a family; `make` builds a fresh series.
   family(std::string name, std::string help, std::vector<std::string> labels,
          std::vector<double> bounds = {})
-    : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)),
-      bounds_(std::move(bounds)) {}
+      : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)),
+        bounds_(std::move(bounds)) {}
 
   /// Returns the series for `values` (one per label name), creating it on first use.
   Metric& with(const label_values& values) {

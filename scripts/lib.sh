@@ -1,0 +1,32 @@
+# Shared by the scripts: package installation and the build. Source it, don't run it.
+
+# Debian packages the build and the tests need.
+TROUPE_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config clang-format
+  libcaf-dev libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+# Installs whatever of "$@" is missing; silent when everything is there.
+troupe_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures (once) and builds BUILD_DIR with extra cmake arguments; quiet unless it fails.
+troupe_build() {
+  local dir="$1"; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S . -B "$dir" -G Ninja -DTROUPE_WERROR=ON "$@" >"$dir.configure.log" 2>&1 \
+      || { cat "$dir.configure.log"; return 1; }
+  fi
+  cmake --build "$dir" -- -j"$(nproc)"
+}
