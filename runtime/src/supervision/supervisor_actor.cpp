@@ -352,7 +352,11 @@ void supervisor_actor::stops_done() {
     if (child.status != child_status::waiting || child.restart_due)
       continue;
     child.restart_due = now + child.delay;
-    delayed_send(this, child.delay, restart_atom::value, static_cast<uint64_t>(i), child.epoch);
+    // A zero delay skips the timer: the clock's round trip would be pure latency.
+    if (child.delay.count() == 0)
+      send(this, restart_atom::value, static_cast<uint64_t>(i), child.epoch);
+    else
+      delayed_send(this, child.delay, restart_atom::value, static_cast<uint64_t>(i), child.epoch);
   }
 }
 
