@@ -25,6 +25,24 @@ enum class errc : uint8_t {
   invalid_argument,
   /// An I/O operation (bind, connect, read) failed.
   io_failure,
+  /// The database cannot be reached now; the caller may retry later (HTTP 503).
+  store_unavailable,
+  /// A database statement ran past its timeout (HTTP 504).
+  store_timeout,
+  /// The database rejected the statement for a reason retrying will not fix.
+  store_failure,
+  /// A conditional write found a newer version than the one it was based on (fencing).
+  version_conflict,
+  /// A uniqueness rule was violated, e.g. an email already registered (HTTP 409).
+  already_exists,
+  /// The record does not exist.
+  no_such_record,
+  /// A bounded queue is full; the work was shed, not queued (HTTP 503).
+  overloaded,
+  /// Credentials are missing, malformed or wrong.
+  unauthenticated,
+  /// The caller is known but not allowed.
+  forbidden,
 };
 
 /// The CAF error category atom of `errc`.
