@@ -4,26 +4,25 @@
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
+#include <iterator>
+
 namespace troupe {
 
+namespace {
+
+// Indexed by code - 1; keep in declaration order.
+constexpr const char* errc_names[] = {
+    "escalated",      "start_failed",     "restarting",       "not_found",
+    "shutting_down",  "invalid_argument", "io_failure",       "store_unavailable",
+    "store_timeout",  "store_failure",    "version_conflict", "already_exists",
+    "no_such_record", "overloaded",       "unauthenticated",  "forbidden",
+};
+
+} // namespace
+
 std::string to_string(errc x) {
-  switch (x) {
-  case errc::escalated:
-    return "escalated";
-  case errc::start_failed:
-    return "start_failed";
-  case errc::restarting:
-    return "restarting";
-  case errc::not_found:
-    return "not_found";
-  case errc::shutting_down:
-    return "shutting_down";
-  case errc::invalid_argument:
-    return "invalid_argument";
-  case errc::io_failure:
-    return "io_failure";
-  }
-  return "unknown";
+  auto i = static_cast<size_t>(x) - 1;
+  return i < std::size(errc_names) ? errc_names[i] : "unknown";
 }
 
 caf::error make_error(errc x, std::string detail) {
