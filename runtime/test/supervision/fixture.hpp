@@ -123,6 +123,9 @@ protected:
     return sup;
   }
 
+  /// Keeps `a` alive for the test and kills it at the end.
+  void keep(const caf::actor& a) { to_kill_.push_back(a); }
+
   /// The actor system under test.
   caf::actor_system& sys_ref() { return sys_; }
 

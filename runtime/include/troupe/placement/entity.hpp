@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message_handler.hpp>
+#include <caf/timespan.hpp>
+
+namespace troupe::placement {
+
+/// Asks a region for the live activation of a key: `(resolve_atom, key) -> caf::actor`.
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+/// An idle entity asks its region to stop it: `(passivate_atom, key)`.
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+/// Asks a region how many activations it holds: `(count_atom) -> uint64_t`.
+using count_atom = caf::atom_constant<caf::atom("count")>;
+
+/// What an activation knows about itself.
+class entity_context {
+public:
+  /// Creates the context of activation `key` under `region`.
+  entity_context(std::string kind, std::string key, caf::actor region, caf::timespan idle)
+      : kind_(std::move(kind)), key_(std::move(key)), region_(std::move(region)), idle_(idle) {}
+
+  /// The entity kind, e.g. "user".
+  const std::string& kind() const noexcept { return kind_; }
+  /// The entity key, e.g. a user id.
+  const std::string& key() const noexcept { return key_; }
+  /// The region that activated this entity.
+  const caf::actor& region() const noexcept { return region_; }
+
+  /// Wraps `handler` with the idle timeout: after `idle` without a message, the entity
+  /// asks its region to passivate it. Use it for every behavior the entity `become`s.
+  caf::behavior serve(caf::event_based_actor* self, const caf::message_handler& handler) const;
+
+private:
+  std::string kind_;
+  std::string key_;
+  caf::actor region_;
+  caf::timespan idle_;
+};
+
+/// Builds the first behavior of an activation (it may `become` others via `serve`).
+using activate_fn = std::function<caf::behavior(caf::event_based_actor*, const entity_context&)>;
+
+/// How one kind of virtual actor is activated and passivated.
+struct entity_kind {
+  /// The kind's name, e.g. "user"; also the region's name.
+  std::string name;
+  /// Builds an activation for a key; it loads its own state (from the store).
+  activate_fn activate;
+  /// Time without messages after which an activation passivates.
+  caf::timespan idle_timeout = std::chrono::minutes(2);
+  /// Time the region gives its activations to stop at shutdown before killing them.
+  caf::timespan shutdown_timeout = std::chrono::seconds(5);
+};
+
+} // namespace troupe::placement

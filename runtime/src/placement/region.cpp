@@ -1,0 +1,208 @@
+#include "troupe/placement/region.hpp"
+
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/after.hpp>
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/core/error.hpp"
+#include "troupe/observability/metrics.hpp"
+
+namespace troupe::placement {
+
+caf::behavior entity_context::serve(caf::event_based_actor* self,
+                                    const caf::message_handler& handler) const {
+  return handler.or_else(caf::after(idle_) >> [self, region = region_, key = key_] {
+    self->send(region, passivate_atom::value, key);
+  });
+}
+
+namespace {
+
+using stop_timeout_atom = caf::atom_constant<caf::atom("regiontmo")>;
+
+/// Per-kind metrics; null members when the region has no registry.
+struct region_metrics {
+  observability::gauge* active = nullptr;
+  observability::counter* activations = nullptr;
+  observability::counter* passivations = nullptr;
+  observability::counter* crashes = nullptr;
+
+  region_metrics(observability::registry* reg, const std::string& kind) {
+    if (reg == nullptr)
+      return;
+    active =
+        &reg->gauges("troupe_entities_active", "Live entity activations.", {"kind"}).with({kind});
+    activations = &reg->counters("troupe_entity_activations_total", "Entities activated.", {"kind"})
+                       .with({kind});
+    passivations = &reg->counters("troupe_entity_passivations_total",
+                                  "Entities stopped after their idle timeout.", {"kind"})
+                        .with({kind});
+    crashes = &reg->counters("troupe_entity_crashes_total", "Entities that failed.", {"kind"})
+                   .with({kind});
+  }
+};
+
+class region_actor : public caf::event_based_actor {
+public:
+  region_actor(caf::actor_config& cfg, entity_kind kind,
+               std::shared_ptr<observability::registry> metrics)
+      : caf::event_based_actor(cfg), kind_(std::move(kind)), metrics_holder_(std::move(metrics)),
+        metrics_(metrics_holder_.get(), kind_.name) {}
+
+  const char* name() const override { return "troupe.region"; }
+
+  caf::behavior make_behavior() override {
+    set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+    set_exit_handler([this](caf::exit_msg& msg) { on_exit_request(msg); });
+    return {
+        [this](resolve_atom, const std::string& key) -> caf::result<caf::actor> {
+          return resolve(key);
+        },
+        [this](passivate_atom, const std::string& key) { passivate(key); },
+        [this](count_atom) { return static_cast<uint64_t>(entities_.size()); },
+        [this](stop_timeout_atom) {
+          for (auto& [key, slot] : entities_)
+            send_exit(slot.handle, caf::exit_reason::kill);
+        },
+    };
+  }
+
+  void on_exit() override {
+    // Killed or crashed: the activations must not outlive their region.
+    for (auto& [key, slot] : entities_)
+      caf::anon_send_exit(slot.handle, caf::exit_reason::kill);
+    entities_.clear();
+    set_active();
+  }
+
+private:
+  struct slot {
+    caf::actor handle;
+    bool passivating = false;
+    std::vector<caf::response_promise> waiting;
+  };
+
+  caf::result<caf::actor> resolve(const std::string& key) {
+    if (stopping_)
+      return make_error(errc::shutting_down, kind_.name + " region is stopping");
+    auto i = entities_.find(key);
+    if (i == entities_.end())
+      return activate(key);
+    if (!i->second.passivating)
+      return i->second.handle;
+    // The old activation is on its way out; answer when it is gone.
+    auto promise = make_response_promise<caf::actor>();
+    i->second.waiting.push_back(promise);
+    return promise;
+  }
+
+  caf::actor activate(const std::string& key) {
+    entity_context ctx{kind_.name, key, caf::actor_cast<caf::actor>(this), kind_.idle_timeout};
+    auto activate_fn = kind_.activate;
+    auto handle = system().spawn(
+        [activate_fn, ctx](caf::event_based_actor* self) { return activate_fn(self, ctx); });
+    monitor(handle);
+    keys_.emplace(handle.address(), key);
+    entities_[key].handle = handle;
+    if (metrics_.activations)
+      metrics_.activations->inc();
+    set_active();
+    return handle;
+  }
+
+  void passivate(const std::string& key) {
+    auto i = entities_.find(key);
+    // Only the current activation may ask; a stale request from an earlier one is moot.
+    if (i == entities_.end() || i->second.passivating ||
+        i->second.handle.address() != current_sender())
+      return;
+    i->second.passivating = true;
+    send_exit(i->second.handle, caf::exit_reason::user_shutdown);
+    if (metrics_.passivations)
+      metrics_.passivations->inc();
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    auto k = keys_.find(msg.source);
+    if (k == keys_.end())
+      return;
+    auto key = std::move(k->second);
+    keys_.erase(k);
+    auto i = entities_.find(key);
+    if (i == entities_.end())
+      return;
+    auto waiting = std::move(i->second.waiting);
+    bool planned = i->second.passivating || stopping_;
+    entities_.erase(i);
+    if (!planned && msg.reason && msg.reason != caf::exit_reason::normal) {
+      spdlog::warn("{} {} failed: {}; the next message activates it again", kind_.name, key,
+                   describe(msg.reason));
+      if (metrics_.crashes)
+        metrics_.crashes->inc();
+    }
+    if (stopping_) {
+      for (auto& promise : waiting)
+        promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
+      if (entities_.empty())
+        quit(exit_reason_);
+    } else if (!waiting.empty()) {
+      auto handle = activate(key);
+      for (auto& promise : waiting)
+        promise.deliver(handle);
+    }
+    set_active();
+  }
+
+  void on_exit_request(const caf::exit_msg& msg) {
+    if (!msg.reason || msg.reason == caf::exit_reason::normal || stopping_)
+      return;
+    stopping_ = true;
+    exit_reason_ = msg.reason;
+    if (entities_.empty()) {
+      quit(exit_reason_);
+      return;
+    }
+    for (auto& [key, slot] : entities_)
+      send_exit(slot.handle, caf::exit_reason::user_shutdown);
+    delayed_send(this, kind_.shutdown_timeout, stop_timeout_atom::value);
+  }
+
+  void set_active() {
+    if (metrics_.active)
+      metrics_.active->set(static_cast<int64_t>(entities_.size()));
+  }
+
+  entity_kind kind_;
+  std::shared_ptr<observability::registry> metrics_holder_;
+  region_metrics metrics_;
+  std::unordered_map<std::string, slot> entities_;
+  std::unordered_map<caf::actor_addr, std::string> keys_;
+  bool stopping_ = false;
+  caf::error exit_reason_;
+};
+
+} // namespace
+
+caf::actor spawn_region(caf::actor_system& sys, entity_kind kind,
+                        std::shared_ptr<observability::registry> metrics) {
+  return sys.spawn<region_actor>(std::move(kind), std::move(metrics));
+}
+
+supervision::child_spec region_child(entity_kind kind,
+                                     std::shared_ptr<observability::registry> metrics) {
+  supervision::child_spec spec;
+  spec.name = kind.name;
+  // Enough for every activation to stop, plus the region's own exit.
+  spec.shutdown_timeout = kind.shutdown_timeout + std::chrono::seconds(1);
+  spec.start = [kind = std::move(kind),
+                metrics = std::move(metrics)](caf::actor_system& sys) -> caf::expected<caf::actor> {
+    return spawn_region(sys, kind, metrics);
+  };
+  return spec;
+}
+
+} // namespace troupe::placement
