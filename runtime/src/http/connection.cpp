@@ -49,11 +49,13 @@ bool iequals(std::string_view a, std::string_view b) {
 } // namespace
 
 connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<server_state> state)
-  : stream_(std::move(socket)), state_(std::move(state)), route_("unmatched"), method_("OTHER") {
+    : stream_(std::move(socket)), state_(std::move(state)), route_("unmatched"), method_("OTHER") {
   state_->metrics.track(1);
 }
 
-connection::~connection() { state_->metrics.track(-1); }
+connection::~connection() {
+  state_->metrics.track(-1);
+}
 
 void connection::start() {
   // The first request's deadline runs from accept: a client that connects and dawdles
@@ -91,7 +93,8 @@ void connection::await_request() {
 
 void connection::read_header() {
   parser_.emplace();
-  parser_->header_limit(static_cast<uint32_t>(std::min<size_t>(state_->cfg.header_limit, UINT32_MAX)));
+  parser_->header_limit(
+      static_cast<uint32_t>(std::min<size_t>(state_->cfg.header_limit, UINT32_MAX)));
   parser_->body_limit(state_->cfg.body_limit);
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            [self = shared_from_this()](error_code ec, size_t) {
@@ -249,7 +252,8 @@ void connection::linger() {
     return;
   }
   buffer_.clear();
-  stream_.expires_after(std::min<std::chrono::milliseconds>(linger_limit, state_->cfg.read_timeout));
+  stream_.expires_after(
+      std::min<std::chrono::milliseconds>(linger_limit, state_->cfg.read_timeout));
   // Reads until the client closes its side or the bound passes; the data is discarded.
   struct drain {
     std::shared_ptr<connection> self;

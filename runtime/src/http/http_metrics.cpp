@@ -5,15 +5,15 @@
 namespace troupe::http {
 
 http_metrics::http_metrics(observability::registry& reg)
-  : requests_(reg.counters("troupe_http_requests_total", "HTTP requests answered.",
-                           {"route", "method", "status"})),
-    durations_(reg.histograms("troupe_http_request_duration_seconds",
-                              "Time from a complete request read to its response written.",
-                              {"route", "method", "status"})),
-    active_(reg.gauges("troupe_http_connections_active", "Open HTTP connections.").with({})),
-    rejected_(reg.counters("troupe_http_connections_rejected_total",
-                           "HTTP connections closed at once because of max_connections.")
-                .with({})) {}
+    : requests_(reg.counters("troupe_http_requests_total", "HTTP requests answered.",
+                             {"route", "method", "status"})),
+      durations_(reg.histograms("troupe_http_request_duration_seconds",
+                                "Time from a complete request read to its response written.",
+                                {"route", "method", "status"})),
+      active_(reg.gauges("troupe_http_connections_active", "Open HTTP connections.").with({})),
+      rejected_(reg.counters("troupe_http_connections_rejected_total",
+                             "HTTP connections closed at once because of max_connections.")
+                    .with({})) {}
 
 void http_metrics::record(std::string_view route, std::string_view method, unsigned status,
                           double seconds) {

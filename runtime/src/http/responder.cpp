@@ -18,7 +18,9 @@ responder& responder::operator=(responder&& other) noexcept {
   return *this;
 }
 
-responder::~responder() { abandon(); }
+responder::~responder() {
+  abandon();
+}
 
 void responder::operator()(response res) {
   // Clearing first makes a second call (or the destructor) a no-op even if the sink throws.

@@ -47,7 +47,9 @@ bool valid_param_name(std::string_view name) {
   });
 }
 
-std::string method_name(verb v) { return std::string{boost::beast::http::to_string(v)}; }
+std::string method_name(verb v) {
+  return std::string{boost::beast::http::to_string(v)};
+}
 
 } // namespace
 
@@ -92,8 +94,9 @@ void router::add(verb method, std::string pattern, handler h) {
     throw std::logic_error("http route " + method_name(method) + " " + pattern +
                            " conflicts with " + at->methods[method].pattern);
   routes_.emplace_back(method_name(method), pattern);
-  std::sort(routes_.begin(), routes_.end(),
-            [](const auto& x, const auto& y) { return std::tie(x.second, x.first) < std::tie(y.second, y.first); });
+  std::sort(routes_.begin(), routes_.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.second, x.first) < std::tie(y.second, y.first);
+  });
   at->methods.emplace(method, entry{std::move(h), std::move(pattern), std::move(names)});
 }
 
@@ -172,32 +175,33 @@ void router::dispatch(request req, responder res) const {
 void router::dispatch(route_match m, request req, responder res) const {
   auto path = std::string{target_path(std_view(req.target()))};
   switch (m.outcome) {
-    case route_match::kind::found: {
-      auto& fn = *m.target;
-      fn(request_context{std::move(req), std::move(m.params), std::move(m.route)}, std::move(res));
-      return;
-    }
-    case route_match::kind::not_found:
-      res(problem_response(status::not_found, problem::not_found, "Not Found",
-                           "no resource at this path", std::move(path)));
-      return;
-    case route_match::kind::method_not_allowed: {
-      auto out = problem_response(status::method_not_allowed, problem::method_not_allowed,
-                                  "Method Not Allowed",
-                                  std::string{std_view(req.method_string())} + " is not allowed here; use " +
-                                    m.allow,
-                                  std::move(path));
-      out.set(boost::beast::http::field::allow, m.allow);
-      res(std::move(out));
-      return;
-    }
-    case route_match::kind::bad_path:
-      res(problem_response(status::bad_request, problem::bad_request, "Bad Request",
-                           "the path has a malformed percent escape"));
-      return;
+  case route_match::kind::found: {
+    auto& fn = *m.target;
+    fn(request_context{std::move(req), std::move(m.params), std::move(m.route)}, std::move(res));
+    return;
+  }
+  case route_match::kind::not_found:
+    res(problem_response(status::not_found, problem::not_found, "Not Found",
+                         "no resource at this path", std::move(path)));
+    return;
+  case route_match::kind::method_not_allowed: {
+    auto out = problem_response(
+        status::method_not_allowed, problem::method_not_allowed, "Method Not Allowed",
+        std::string{std_view(req.method_string())} + " is not allowed here; use " + m.allow,
+        std::move(path));
+    out.set(boost::beast::http::field::allow, m.allow);
+    res(std::move(out));
+    return;
+  }
+  case route_match::kind::bad_path:
+    res(problem_response(status::bad_request, problem::bad_request, "Bad Request",
+                         "the path has a malformed percent escape"));
+    return;
   }
 }
 
-std::vector<std::pair<std::string, std::string>> router::routes() const { return routes_; }
+std::vector<std::pair<std::string, std::string>> router::routes() const {
+  return routes_;
+}
 
 } // namespace troupe::http

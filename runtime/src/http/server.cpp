@@ -3,7 +3,9 @@
 #include <cassert>
 #include <mutex>
 #include <shared_mutex>
+#include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -40,8 +42,9 @@ std::string format_address(const std::string& host, uint16_t port) {
 struct server::impl {
   impl(server_config cfg, std::shared_ptr<router> routes,
        std::shared_ptr<observability::registry> metrics)
-    : work(asio::make_work_guard(ioc)), acceptor(ioc), retry_timer(ioc),
-      state(std::make_shared<server_state>(std::move(cfg), std::move(routes), std::move(metrics))) {}
+      : work(asio::make_work_guard(ioc)), acceptor(ioc), retry_timer(ioc),
+        state(std::make_shared<server_state>(std::move(cfg), std::move(routes),
+                                             std::move(metrics))) {}
 
   caf::error listen() {
     auto& cfg = state->cfg;
@@ -149,10 +152,11 @@ server::start(server_config cfg, std::shared_ptr<router> routes,
   if (!routes || !metrics)
     return make_error(errc::invalid_argument, "http server needs a router and a registry");
   if (cfg.io_threads == 0 || cfg.max_connections == 0)
-    return make_error(errc::invalid_argument, "http server needs io_threads and max_connections > 0");
+    return make_error(errc::invalid_argument,
+                      "http server needs io_threads and max_connections > 0");
   auto threads = cfg.io_threads;
-  std::unique_ptr<server> result{new server(std::make_unique<impl>(std::move(cfg), std::move(routes),
-                                                                   std::move(metrics)))};
+  std::unique_ptr<server> result{
+      new server(std::make_unique<impl>(std::move(cfg), std::move(routes), std::move(metrics)))};
   auto& p = *result->impl_;
   if (auto err = p.listen())
     return err;
@@ -163,17 +167,24 @@ server::start(server_config cfg, std::shared_ptr<router> routes,
   } catch (const std::system_error& e) {
     return make_error(errc::io_failure, std::string{"cannot start http io threads: "} + e.what());
   }
-  spdlog::info("http: listening on {} with {} io thread(s)", format_address(p.host, p.port), threads);
+  spdlog::info("http: listening on {} with {} io thread(s)", format_address(p.host, p.port),
+               threads);
   return result;
 }
 
 server::server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
-uint16_t server::port() const noexcept { return impl_->port; }
+uint16_t server::port() const noexcept {
+  return impl_->port;
+}
 
-std::string server::host() const { return impl_->host; }
+std::string server::host() const {
+  return impl_->host;
+}
 
 void server::stop() {
   auto& p = *impl_;

@@ -20,7 +20,8 @@ struct server_state {
   /// Builds the state; `reg` is kept alive for the metric references.
   server_state(server_config config, std::shared_ptr<const router> r,
                std::shared_ptr<observability::registry> reg)
-    : cfg(std::move(config)), routes(std::move(r)), registry(std::move(reg)), metrics(*registry) {}
+      : cfg(std::move(config)), routes(std::move(r)), registry(std::move(reg)), metrics(*registry) {
+  }
 
   /// The limits and timeouts.
   const server_config cfg;

@@ -58,8 +58,9 @@ std::string_view target_query(std::string_view target) {
 }
 
 query_map parse_query(std::string_view target_or_query) {
-  auto query = target_or_query.starts_with('/') ? target_query(target_or_query)
-                                                : target_or_query.substr(0, target_or_query.find('#'));
+  auto query = target_or_query.starts_with('/')
+                   ? target_query(target_or_query)
+                   : target_or_query.substr(0, target_or_query.find('#'));
   query_map out;
   while (!query.empty()) {
     auto amp = query.find('&');

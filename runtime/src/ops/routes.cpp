@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "troupe/core/error.hpp"
+#include "troupe/http/actor_bridge.hpp"
 #include "troupe/http/admin_auth.hpp"
 #include "troupe/http/response.hpp"
 #include "troupe/http/router.hpp"
@@ -27,20 +28,21 @@ void answer_with_tree(const ops_context& ctx, http::responder res) {
                                "Supervision tree unavailable", describe(root.error())));
     return;
   }
-  auto pending = std::make_shared<http::responder>(std::move(res));
-  ctx.system->spawn(
-      [pending, root = *root, timeout = ctx.inspect_timeout](caf::event_based_actor* self) {
-        self->request(root, timeout, supervision::inspect_atom::value)
-            .then(
-                [pending](const std::string& tree) {
-                  (*pending)(http::text_response(status::ok, tree, "application/json"));
-                },
-                [pending](const caf::error& err) {
-                  (*pending)(http::problem_response(status::service_unavailable,
-                                                    http::problem::unavailable,
-                                                    "Supervision tree unavailable", describe(err)));
-                });
-      });
+  http::serve_from_actor(
+    *ctx.system, std::move(res),
+    [root = *root, timeout = ctx.inspect_timeout](caf::event_based_actor* self,
+                                                  http::shared_responder res) {
+      self->request(root, timeout, supervision::inspect_atom::value)
+        .then(
+          [res](const std::string& tree) {
+            (*res)(http::text_response(status::ok, tree, "application/json"));
+          },
+          [res](const caf::error& err) {
+            (*res)(http::problem_response(status::service_unavailable,
+                                          http::problem::unavailable,
+                                          "Supervision tree unavailable", describe(err)));
+          });
+    });
 }
 
 } // namespace

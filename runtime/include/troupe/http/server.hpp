@@ -61,7 +61,8 @@ public:
   /// Returns the bound address, e.g. "127.0.0.1".
   std::string host() const;
 
-  /// Stops accepting, closes connections, joins the io threads; idempotent, never from an io thread.
+  /// Stops accepting, closes connections, joins the io threads; idempotent, never from an io
+  /// thread.
   void stop();
 
 private:

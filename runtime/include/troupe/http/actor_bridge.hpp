@@ -1,0 +1,25 @@
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "troupe/http/responder.hpp"
+
+namespace troupe::http {
+
+/// A responder shared by the callbacks of one bridged request.
+using shared_responder = std::shared_ptr<responder>;
+
+/// Serves a request from a short-lived actor, so an io thread never waits on one:
+/// `fn(self, res)` runs inside a fresh actor, which lives while it awaits responses
+/// and then ends. If it ends without answering, the responder answers 500.
+template <class F>
+void serve_from_actor(caf::actor_system& sys, responder res, F fn) {
+  auto shared = std::make_shared<responder>(std::move(res));
+  sys.spawn([shared, fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self, shared); });
+}
+
+} // namespace troupe::http
