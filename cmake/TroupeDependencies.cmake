@@ -27,3 +27,7 @@ endif()
 if(TROUPE_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# libpqxx 6 ships only a pkg-config file; libpq comes in through it.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)

@@ -1,0 +1,117 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "troupe/core/blocking_pool.hpp"
+#include "troupe/store/migrations.hpp"
+
+namespace pqxx {
+class connection_base;
+} // namespace pqxx
+
+namespace troupe::observability {
+class registry;
+} // namespace troupe::observability
+
+namespace troupe::store {
+
+/// Where the database is and how the connection pool behaves.
+struct database_config {
+  /// libpq URL, e.g. "postgresql://user@host:5432/db"; the password never reaches a log.
+  std::string url;
+  /// Connections, one per worker thread.
+  size_t pool_size = 4;
+  /// Jobs waiting beyond this many are shed with `errc::overloaded`.
+  size_t max_queue = 1024;
+  /// Server-side limit per statement; exceeding it yields `errc::store_timeout`.
+  std::chrono::milliseconds statement_timeout{5000};
+  /// libpq connect timeout, rounded up to whole seconds (at least one).
+  std::chrono::milliseconds connect_timeout{2000};
+  /// First delay before reconnecting; doubles per failed attempt.
+  std::chrono::milliseconds reconnect_initial{100};
+  /// Longest delay between reconnect attempts.
+  std::chrono::milliseconds reconnect_max{5000};
+  /// Schema changes applied by the first connection before the pool reports ready.
+  std::vector<migration> migrations;
+};
+
+namespace detail {
+
+/// Configuration, status and metrics shared by the workers of one database.
+struct database_state;
+
+} // namespace detail
+
+/// A PostgreSQL connection pool: each worker thread owns one connection and runs jobs on it.
+///
+/// Connects in the background, reconnects with backoff after a loss, and fails jobs at once
+/// with `errc::store_unavailable` while no connection is usable. Stop it before the actor system.
+class database {
+public:
+  /// Starts the workers; never blocks on the network.
+  static std::shared_ptr<database>
+  start(caf::actor_system& sys, database_config cfg,
+        std::shared_ptr<observability::registry> metrics = nullptr);
+
+  /// Runs `job` with a worker's connection and then `done(result)` inside `self`; libpqxx
+  /// exceptions from `job` arrive as `errc` errors, never as exceptions.
+  template <class T>
+  void run(caf::event_based_actor* self,
+           std::function<caf::expected<T>(pqxx::connection_base&)> job,
+           std::function<void(caf::expected<T>)> done,
+           caf::timespan timeout = std::chrono::seconds{10}) {
+    pool_->run_erased<T>(
+        self,
+        [job = std::move(job), st = state_](void* context) {
+          std::optional<caf::expected<T>> result;
+          auto err = guarded(*st, context, [&](pqxx::connection_base& conn) {
+            result.emplace(job(conn));
+            return *result ? caf::error{} : result->error();
+          });
+          if (err && (!result || *result))
+            result.emplace(std::move(err));
+          bool ok = static_cast<bool>(*result);
+          return troupe::detail::job_output{std::make_shared<caf::expected<T>>(std::move(*result)),
+                                            ok};
+        },
+        std::move(done), timeout);
+  }
+
+  /// Returns whether a connection is up and the migrations are applied (for /readyz).
+  bool ready() const;
+
+  /// Returns one line for logs and readiness detail, e.g. "connecting to h:5432 (attempt 3): ...".
+  std::string status() const;
+
+  /// Stops the workers and closes the connections; queued jobs fail with `errc::shutting_down`.
+  void stop();
+
+  /// Calls `stop()`.
+  ~database();
+
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+private:
+  database() = default;
+
+  // Runs `body` on the connection of `context`, turning every exception into an error and
+  // noting a lost connection so its worker reconnects.
+  static caf::error guarded(detail::database_state& st, void* context,
+                            const std::function<caf::error(pqxx::connection_base&)>& body);
+
+  std::shared_ptr<detail::database_state> state_;
+  std::shared_ptr<blocking_pool> pool_;
+};
+
+} // namespace troupe::store

@@ -1,0 +1,323 @@
+#include "troupe/core/blocking_pool.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/sec.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/observability/metrics.hpp"
+
+namespace troupe {
+
+namespace {
+
+using pool_done_atom = caf::atom_constant<caf::atom("pool_done")>;
+using pool_stop_atom = caf::atom_constant<caf::atom("pool_stop")>;
+
+using clock_type = std::chrono::steady_clock;
+
+// A job waiting for a worker, with the ticket the front actor uses to find its caller.
+struct queued_job {
+  uint64_t ticket;
+  detail::erased_job work;
+  clock_type::time_point deadline;
+};
+
+} // namespace
+
+namespace detail {
+
+struct pool_state {
+  blocking_pool::config cfg;
+  caf::actor front;
+
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<queued_job> queue;
+  bool stopping = false;
+  size_t usable = 0;
+  std::vector<std::thread> threads;
+
+  observability::gauge* depth_metric = nullptr;
+  observability::family<observability::counter>* jobs_metric = nullptr;
+  observability::histogram* seconds_metric = nullptr;
+
+  void count(const char* outcome) {
+    if (jobs_metric)
+      jobs_metric->with({cfg.name, outcome}).inc();
+  }
+
+  void publish_depth() {
+    if (depth_metric)
+      depth_metric->set(static_cast<int64_t>(queue.size()));
+  }
+
+  // Called by the front actor; the error, if any, becomes the caller's result at once.
+  caf::error offer(uint64_t ticket, job_request req) {
+    std::unique_lock<std::mutex> guard{mtx};
+    if (stopping) {
+      guard.unlock();
+      count("shutting_down");
+      return make_error(errc::shutting_down, "pool " + cfg.name + " is stopping");
+    }
+    if (cfg.fail_fast_when_unusable && usable == 0) {
+      guard.unlock();
+      count("unusable");
+      return make_error(*cfg.fail_fast_when_unusable, "pool " + cfg.name + " has no usable worker");
+    }
+    if (queue.size() >= cfg.max_queue) {
+      guard.unlock();
+      count("overloaded");
+      return make_error(errc::overloaded, "pool " + cfg.name + " queue is full");
+    }
+    queue.push_back(queued_job{ticket, std::move(req.work), clock_type::now() + req.timeout});
+    publish_depth();
+    guard.unlock();
+    cv.notify_one();
+    return caf::none;
+  }
+
+  // Completions go through the front actor: only it may answer its callers.
+  void complete(uint64_t ticket, job_output out) {
+    caf::anon_send(front, pool_done_atom::value, ticket, std::move(out));
+  }
+
+  void complete(uint64_t ticket, caf::error err) {
+    caf::anon_send(front, pool_done_atom::value, ticket, std::move(err));
+  }
+
+  // Without a usable worker nothing would ever take the queued jobs; answering them now
+  // keeps callers from waiting out their whole timeout.
+  void fail_queued_if_unusable() {
+    if (!cfg.fail_fast_when_unusable)
+      return;
+    std::deque<queued_job> failed;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (usable != 0)
+        return;
+      failed.swap(queue);
+      publish_depth();
+    }
+    for (auto& job : failed) {
+      count("unusable");
+      complete(job.ticket,
+               make_error(*cfg.fail_fast_when_unusable, "pool " + cfg.name + " lost its workers"));
+    }
+  }
+
+  void set_usable(bool& counted, bool now) {
+    if (counted == now)
+      return;
+    counted = now;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      usable += now ? 1 : size_t(-1);
+    }
+    if (!now)
+      fail_queued_if_unusable();
+  }
+
+  // Waits `delay` unless the pool stops first; returns whether it is stopping.
+  bool sleep_unless_stopping(std::chrono::milliseconds delay) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, delay, [this] { return stopping; });
+  }
+
+  std::unique_ptr<pool_worker> make_worker(size_t index) {
+    if (cfg.make_worker) {
+      try {
+        if (auto worker = cfg.make_worker(index))
+          return worker;
+      } catch (const std::exception& ex) {
+        spdlog::error("pool {}: worker {} could not be made: {}", cfg.name, index, ex.what());
+      }
+    }
+    return std::make_unique<pool_worker>();
+  }
+
+  void run_one(pool_worker& worker, queued_job& job) {
+    if (clock_type::now() > job.deadline) {
+      // The caller has given up already; running the job would only add load.
+      count("expired");
+      complete(job.ticket, caf::make_error(caf::sec::request_timeout));
+      return;
+    }
+    auto started = clock_type::now();
+    try {
+      auto out = job.work(worker.context());
+      count(out.ok ? "ok" : "error");
+      observe(started);
+      complete(job.ticket, std::move(out));
+    } catch (const std::exception& ex) {
+      count("exception");
+      observe(started);
+      complete(job.ticket, make_error(errc::store_failure, ex.what()));
+    } catch (...) {
+      count("exception");
+      observe(started);
+      complete(job.ticket, make_error(errc::store_failure, "unknown exception"));
+    }
+  }
+
+  void observe(clock_type::time_point started) {
+    if (seconds_metric)
+      seconds_metric->observe(std::chrono::duration<double>(clock_type::now() - started).count());
+  }
+
+  void worker_loop(size_t index) {
+    auto worker = make_worker(index);
+    bool counted = false;
+    for (;;) {
+      if (!worker->usable()) {
+        set_usable(counted, false);
+        std::chrono::milliseconds delay{1000};
+        try {
+          delay = worker->ready_up();
+        } catch (const std::exception& ex) {
+          spdlog::error("pool {}: worker {} failed to get ready: {}", cfg.name, index, ex.what());
+        }
+        if (delay.count() > 0 || !worker->usable()) {
+          if (sleep_unless_stopping(std::max(delay, std::chrono::milliseconds{1})))
+            break;
+          continue;
+        }
+      }
+      set_usable(counted, true);
+      std::unique_lock<std::mutex> guard{mtx};
+      cv.wait(guard, [this] { return stopping || !queue.empty(); });
+      if (stopping)
+        break;
+      auto job = std::move(queue.front());
+      queue.pop_front();
+      publish_depth();
+      guard.unlock();
+      run_one(*worker, job);
+    }
+    set_usable(counted, false);
+    // Destroyed here so that per-thread state (a connection) closes on its own thread.
+    worker.reset();
+  }
+};
+
+} // namespace detail
+
+namespace {
+
+caf::behavior front_actor(caf::event_based_actor* self, std::shared_ptr<detail::pool_state> st) {
+  // Callers waiting for a result, by ticket. Only this actor touches it.
+  auto pending = std::make_shared<std::unordered_map<uint64_t, caf::response_promise>>();
+  auto next_ticket = std::make_shared<uint64_t>(0);
+  auto settle = [pending](uint64_t ticket, auto&& result) {
+    auto i = pending->find(ticket);
+    if (i == pending->end())
+      return;
+    i->second.deliver(std::forward<decltype(result)>(result));
+    pending->erase(i);
+  };
+  return {
+      [=](detail::job_request& req) {
+        auto rp = self->make_response_promise();
+        auto ticket = ++*next_ticket;
+        if (auto err = st->offer(ticket, std::move(req))) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        pending->emplace(ticket, std::move(rp));
+      },
+      [=](pool_done_atom, uint64_t ticket, detail::job_output& out) {
+        settle(ticket, std::move(out));
+      },
+      [=](pool_done_atom, uint64_t ticket, caf::error& err) { settle(ticket, std::move(err)); },
+      [=](pool_stop_atom) {
+        for (auto& entry : *pending)
+          entry.second.deliver(
+              make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
+        pending->clear();
+        self->quit();
+      },
+  };
+}
+
+} // namespace
+
+std::shared_ptr<blocking_pool>
+blocking_pool::start(caf::actor_system& sys, config cfg,
+                     std::shared_ptr<observability::registry> metrics) {
+  if (cfg.threads == 0)
+    cfg.threads = 1;
+  auto st = std::make_shared<detail::pool_state>();
+  st->cfg = std::move(cfg);
+  if (metrics) {
+    st->depth_metric = &metrics
+                            ->gauges("troupe_pool_queue_depth",
+                                     "Jobs waiting for a blocking pool thread.", {"pool"})
+                            .with({st->cfg.name});
+    st->jobs_metric =
+        &metrics->counters("troupe_pool_jobs_total", "Jobs handled by a blocking pool, by outcome.",
+                           {"pool", "outcome"});
+    st->seconds_metric =
+        &metrics->histograms("troupe_pool_job_seconds", "Time a blocking pool job ran.", {"pool"})
+             .with({st->cfg.name});
+  }
+  st->front = sys.spawn(front_actor, st);
+  for (size_t i = 0; i < st->cfg.threads; ++i)
+    st->threads.emplace_back([st, i] { st->worker_loop(i); });
+  // The private constructor rules out make_shared.
+  std::shared_ptr<blocking_pool> pool{new blocking_pool};
+  pool->state_ = std::move(st);
+  pool->front_ = pool->state_->front;
+  return pool;
+}
+
+size_t blocking_pool::usable_workers() const {
+  if (!state_)
+    return 0;
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  return state_->usable;
+}
+
+void blocking_pool::stop() {
+  if (!state_)
+    return;
+  auto st = std::move(state_);
+  std::deque<queued_job> abandoned;
+  {
+    std::lock_guard<std::mutex> guard{st->mtx};
+    st->stopping = true;
+    abandoned.swap(st->queue);
+    st->publish_depth();
+  }
+  st->cv.notify_all();
+  for (auto& job : abandoned) {
+    st->count("shutting_down");
+    st->complete(job.ticket, make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
+  }
+  for (auto& t : st->threads) {
+    // A job that stops its own pool must not join itself.
+    if (t.get_id() == std::this_thread::get_id())
+      t.detach();
+    else if (t.joinable())
+      t.join();
+  }
+  // Sent after every completion, so the front actor answers those before it quits.
+  caf::anon_send(st->front, pool_stop_atom::value);
+  st->front = nullptr;
+}
+
+blocking_pool::~blocking_pool() {
+  stop();
+}
+
+} // namespace troupe

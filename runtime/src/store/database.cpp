@@ -1,0 +1,259 @@
+#include "troupe/store/database.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <random>
+
+#include <pqxx/connection>
+#include <pqxx/nontransaction>
+#include <spdlog/spdlog.h>
+
+#include "store/conninfo.hpp"
+#include "store/pqxx_errors.hpp"
+#include "store/session.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/observability/metrics.hpp"
+
+namespace troupe::store {
+
+namespace detail {
+
+struct database_state {
+  database_config cfg;
+  std::string conninfo;
+  std::string endpoint;
+
+  std::atomic<size_t> connected{0};
+  std::atomic<bool> migrated{false};
+  std::mutex migrate_mtx;
+
+  mutable std::mutex status_mtx;
+  std::string problem; // why the pool is not up, for status()
+  std::chrono::steady_clock::time_point last_warning{};
+  bool warned = false;
+
+  observability::gauge* up_metric = nullptr;
+  observability::counter* attempts_metric = nullptr;
+  observability::family<observability::histogram>* seconds_metric = nullptr;
+
+  void publish_up() {
+    if (up_metric)
+      up_metric->set(connected.load() > 0 ? 1 : 0);
+  }
+
+  void gained_one() {
+    ++connected;
+    publish_up();
+  }
+
+  void lost_one() {
+    --connected;
+    publish_up();
+  }
+
+  // One warning every few seconds is enough to tell an operator; more only floods the log.
+  void note_problem(std::string text) {
+    auto now = std::chrono::steady_clock::now();
+    bool log = false;
+    {
+      std::lock_guard<std::mutex> guard{status_mtx};
+      problem = text;
+      if (!warned || now - last_warning >= std::chrono::seconds{5}) {
+        warned = true;
+        last_warning = now;
+        log = true;
+      }
+    }
+    if (log)
+      spdlog::warn("store: {}", text);
+  }
+
+  caf::error ensure_migrated(pqxx::connection_base& conn) {
+    std::lock_guard<std::mutex> guard{migrate_mtx};
+    if (migrated)
+      return caf::none;
+    if (auto err = migrate(conn, cfg.migrations))
+      return err;
+    migrated = true;
+    return caf::none;
+  }
+};
+
+namespace {
+
+// One connection per worker thread, replaced as a whole after a loss.
+class connection_worker : public pool_worker {
+public:
+  explicit connection_worker(std::shared_ptr<database_state> st)
+      : st_(std::move(st)), backoff_(st_->cfg.reconnect_initial), rng_(std::random_device{}()) {}
+
+  ~connection_worker() override { drop(); }
+
+  std::chrono::milliseconds ready_up() override {
+    drop();
+    ++attempt_;
+    if (st_->attempts_metric)
+      st_->attempts_metric->inc();
+    std::unique_ptr<pqxx::connection> conn;
+    try {
+      conn = std::make_unique<pqxx::connection>(st_->conninfo);
+      pqxx::nontransaction tx{*conn};
+      tx.exec("set statement_timeout = " + std::to_string(st_->cfg.statement_timeout.count()));
+      // Nothing is acknowledged before it is durable, whatever the server default says.
+      tx.exec("set synchronous_commit = on");
+    } catch (const std::exception& ex) {
+      st_->note_problem("connecting to " + st_->endpoint + " (attempt " + std::to_string(attempt_) +
+                        "): " + short_reason(ex.what()));
+      return next_delay();
+    }
+    if (auto err = st_->ensure_migrated(*conn)) {
+      st_->note_problem("migrating " + st_->endpoint + " (attempt " + std::to_string(attempt_) +
+                        "): " + describe(err));
+      return next_delay();
+    }
+    if (attempt_ > 1)
+      spdlog::info("store: connected to {} after {} attempts", st_->endpoint, attempt_);
+    attempt_ = 0;
+    backoff_ = st_->cfg.reconnect_initial;
+    conn_ = std::move(conn);
+    session_ = std::make_unique<session>();
+    session_->conn = conn_.get();
+    st_->gained_one();
+    return std::chrono::milliseconds{0};
+  }
+
+  bool usable() const override { return session_ && !session_->broken; }
+
+  void* context() override { return session_.get(); }
+
+private:
+  void drop() {
+    // A broken session was already counted as lost when it broke.
+    if (session_ && !session_->broken)
+      st_->lost_one();
+    session_.reset();
+    conn_.reset();
+  }
+
+  std::chrono::milliseconds next_delay() {
+    auto base = backoff_;
+    backoff_ = std::min(backoff_ * 2, st_->cfg.reconnect_max);
+    // ±20 % jitter keeps a fleet of nodes from reconnecting in lockstep.
+    std::uniform_real_distribution<double> jitter{0.8, 1.2};
+    return std::chrono::milliseconds{std::max<int64_t>(
+        1, static_cast<int64_t>(static_cast<double>(base.count()) * jitter(rng_)))};
+  }
+
+  std::shared_ptr<database_state> st_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<session> session_;
+  std::chrono::milliseconds backoff_;
+  int attempt_ = 0;
+  std::mt19937 rng_;
+};
+
+// Keeps the thread's current session set exactly while a job runs.
+class session_scope {
+public:
+  explicit session_scope(session* s) { set_current_session(s); }
+  ~session_scope() { set_current_session(nullptr); }
+  session_scope(const session_scope&) = delete;
+  session_scope& operator=(const session_scope&) = delete;
+};
+
+std::string outcome_of(const caf::error& err) {
+  if (!err)
+    return "ok";
+  if (err.category() == errc_category)
+    return to_string(static_cast<errc>(err.code()));
+  return "error";
+}
+
+} // namespace
+
+} // namespace detail
+
+std::shared_ptr<database> database::start(caf::actor_system& sys, database_config cfg,
+                                          std::shared_ptr<observability::registry> metrics) {
+  auto st = std::make_shared<detail::database_state>();
+  st->cfg = std::move(cfg);
+  st->cfg.pool_size = std::max<size_t>(1, st->cfg.pool_size);
+  st->cfg.reconnect_initial = std::max(st->cfg.reconnect_initial, std::chrono::milliseconds{1});
+  st->cfg.reconnect_max = std::max(st->cfg.reconnect_max, st->cfg.reconnect_initial);
+  st->conninfo = detail::with_connect_timeout(st->cfg.url, st->cfg.connect_timeout);
+  st->endpoint = detail::endpoint_of(st->cfg.url);
+  st->problem = "connecting to " + st->endpoint;
+  if (metrics) {
+    st->up_metric =
+        &metrics->gauges("troupe_store_up", "Whether a database connection is up.").with({});
+    st->attempts_metric =
+        &metrics->counters("troupe_store_connect_attempts_total", "Database connect attempts.")
+             .with({});
+    st->seconds_metric = &metrics->histograms("troupe_store_query_seconds",
+                                              "Time a database job ran, by outcome.", {"outcome"});
+    st->publish_up();
+  }
+  blocking_pool::config pool_cfg;
+  pool_cfg.name = "store";
+  pool_cfg.threads = st->cfg.pool_size;
+  pool_cfg.max_queue = st->cfg.max_queue;
+  pool_cfg.make_worker = [st](size_t) { return std::make_unique<detail::connection_worker>(st); };
+  pool_cfg.fail_fast_when_unusable = errc::store_unavailable;
+  std::shared_ptr<database> db{new database};
+  db->state_ = st;
+  db->pool_ = blocking_pool::start(sys, std::move(pool_cfg), std::move(metrics));
+  return db;
+}
+
+caf::error database::guarded(detail::database_state& st, void* context,
+                             const std::function<caf::error(pqxx::connection_base&)>& body) {
+  auto* s = static_cast<detail::session*>(context);
+  if (s == nullptr || s->broken)
+    return make_error(errc::store_unavailable, "no connection to " + st.endpoint);
+  auto started = std::chrono::steady_clock::now();
+  caf::error err;
+  {
+    detail::session_scope scope{s};
+    try {
+      err = body(*s->conn);
+    } catch (...) {
+      bool broken = false;
+      err = detail::map_current_exception(broken);
+      if (broken) {
+        s->broken = true;
+        st.lost_one();
+        st.note_problem("lost connection to " + st.endpoint + ": " + describe(err));
+      }
+    }
+  }
+  if (st.seconds_metric)
+    st.seconds_metric->with({detail::outcome_of(err)})
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return err;
+}
+
+bool database::ready() const {
+  return state_ && state_->migrated && state_->connected.load() > 0;
+}
+
+std::string database::status() const {
+  if (!state_)
+    return "stopped";
+  if (ready())
+    return "connected to " + state_->endpoint + " (" + std::to_string(state_->connected.load()) +
+           " of " + std::to_string(state_->cfg.pool_size) + " connections)";
+  std::lock_guard<std::mutex> guard{state_->status_mtx};
+  return state_->problem;
+}
+
+void database::stop() {
+  if (pool_)
+    pool_->stop();
+}
+
+database::~database() {
+  stop();
+}
+
+} // namespace troupe::store
