@@ -85,6 +85,16 @@ void header(std::string& out, const Family& f, const char* type) {
   out += "# TYPE " + f.name() + " " + type + "\n";
 }
 
+// Renders every family of `families` with its header, one `series` call per series.
+template <class Map, class Series>
+void render_all(std::string& out, const Map& families, const char* type, Series series) {
+  for (auto& entry : families) {
+    auto& f = *entry.second;
+    header(out, f, type);
+    f.for_each([&](const label_values& v, const auto& metric) { series(f, v, metric); });
+  }
+}
+
 } // namespace
 
 family<counter>& registry::counters(const std::string& name, const std::string& help,
@@ -106,32 +116,26 @@ family<histogram>& registry::histograms(const std::string& name, const std::stri
 std::string registry::render() const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::string out;
-  for (auto& [name, f] : counters_) {
-    header(out, *f, "counter");
-    f->for_each([&](const label_values& v, const counter& c) {
-      out += name + label_set(f->labels(), v) + " " + std::to_string(c.value()) + "\n";
-    });
-  }
-  for (auto& [name, f] : gauges_) {
-    header(out, *f, "gauge");
-    f->for_each([&](const label_values& v, const gauge& g) {
-      out += name + label_set(f->labels(), v) + " " + std::to_string(g.value()) + "\n";
-    });
-  }
-  for (auto& [name, f] : histograms_) {
-    header(out, *f, "histogram");
-    f->for_each([&](const label_values& v, const histogram& h) {
-      uint64_t cumulative = 0;
-      for (size_t i = 0; i <= h.bounds().size(); ++i) {
-        cumulative += h.bucket(i);
-        auto le = i < h.bounds().size() ? format_number(h.bounds()[i]) : std::string{"+Inf"};
-        out += name + "_bucket" + label_set(f->labels(), v, "le=\"" + le + "\"") + " " +
-               std::to_string(cumulative) + "\n";
-      }
-      out += name + "_sum" + label_set(f->labels(), v) + " " + format_number(h.sum()) + "\n";
-      out += name + "_count" + label_set(f->labels(), v) + " " + std::to_string(cumulative) + "\n";
-    });
-  }
+  auto plain = [&out](const auto& f, const label_values& v, const auto& metric) {
+    out += f.name() + label_set(f.labels(), v) + " " + std::to_string(metric.value()) + "\n";
+  };
+  render_all(out, counters_, "counter", plain);
+  render_all(out, gauges_, "gauge", plain);
+  render_all(out, histograms_, "histogram",
+             [&out](const auto& f, const label_values& v, const histogram& h) {
+               uint64_t cumulative = 0;
+               for (size_t i = 0; i <= h.bounds().size(); ++i) {
+                 cumulative += h.bucket(i);
+                 auto le = i < h.bounds().size() ? format_number(h.bounds()[i]) : "+Inf";
+                 out += f.name() + "_bucket" + label_set(f.labels(), v, "le=\"" + le + "\"") + " " +
+                        std::to_string(cumulative) + "\n";
+               }
+               // _count from the buckets keeps it equal to the +Inf bucket under races.
+               out += f.name() + "_sum" + label_set(f.labels(), v) + " " + format_number(h.sum()) +
+                      "\n";
+               out += f.name() + "_count" + label_set(f.labels(), v) + " " +
+                      std::to_string(cumulative) + "\n";
+             });
   return out;
 }
 

@@ -29,20 +29,20 @@ void answer_with_tree(const ops_context& ctx, http::responder res) {
     return;
   }
   http::serve_from_actor(
-    *ctx.system, std::move(res),
-    [root = *root, timeout = ctx.inspect_timeout](caf::event_based_actor* self,
-                                                  http::shared_responder res) {
-      self->request(root, timeout, supervision::inspect_atom::value)
-        .then(
-          [res](const std::string& tree) {
-            (*res)(http::text_response(status::ok, tree, "application/json"));
-          },
-          [res](const caf::error& err) {
-            (*res)(http::problem_response(status::service_unavailable,
-                                          http::problem::unavailable,
-                                          "Supervision tree unavailable", describe(err)));
-          });
-    });
+      *ctx.system, std::move(res),
+      [root = *root, timeout = ctx.inspect_timeout](caf::event_based_actor* self,
+                                                    http::shared_responder res) {
+        self->request(root, timeout, supervision::inspect_atom::value)
+            .then(
+                [res](const std::string& tree) {
+                  (*res)(http::text_response(status::ok, tree, "application/json"));
+                },
+                [res](const caf::error& err) {
+                  (*res)(http::problem_response(status::service_unavailable,
+                                                http::problem::unavailable,
+                                                "Supervision tree unavailable", describe(err)));
+                });
+      });
 }
 
 } // namespace

@@ -19,7 +19,8 @@ using shared_responder = std::shared_ptr<responder>;
 template <class F>
 void serve_from_actor(caf::actor_system& sys, responder res, F fn) {
   auto shared = std::make_shared<responder>(std::move(res));
-  sys.spawn([shared, fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self, shared); });
+  sys.spawn(
+      [shared, fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self, shared); });
 }
 
 } // namespace troupe::http

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "troupe/http/message.hpp"
+
+namespace troupe::auth {
+
+/// Returns the token of `Authorization: Bearer <token>` (scheme case-insensitive, surrounding
+/// spaces trimmed); nullopt when the header is missing, of another scheme or malformed.
+///
+/// The view points into `req`, so it lives as long as the request's header.
+std::optional<std::string_view> bearer_token(const troupe::http::request& req);
+
+} // namespace troupe::auth
