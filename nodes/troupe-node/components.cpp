@@ -1,17 +1,30 @@
 #include "components.hpp"
 
+#include <caf/actor_system.hpp>
 #include <spdlog/spdlog.h>
 
+#include "troupe/auth/jwt.hpp"
+#include "troupe/core/blocking_pool.hpp"
+#include "troupe/core/ids.hpp"
+#include "troupe/embedded/openapi.hpp"
+#include "troupe/http/response.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/http/server.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/ops/routes.hpp"
+#include "troupe/placement/region.hpp"
+#include "troupe/store/database.hpp"
 #include "troupe/supervision/name_registry.hpp"
 #include "troupe/supervision/resource.hpp"
+#include "troupe/user/bootstrap.hpp"
+#include "troupe/user/entity.hpp"
+#include "troupe/user/routes.hpp"
 
 namespace troupe::node {
 
 namespace {
+
+using namespace std::chrono_literals;
 
 // The HTTP facade. A restart rebinds the port the first start got, so a node
 // started with --http-port 0 keeps one address for its whole life.
@@ -21,6 +34,7 @@ supervision::child_spec http_component(const node_context& ctx) {
   cfg.port = ctx.options.http_port;
   cfg.io_threads = ctx.options.http_threads;
   cfg.max_connections = ctx.options.http_max_connections;
+  cfg.read_timeout = std::chrono::milliseconds{ctx.options.http_read_timeout_ms};
   auto pinned = std::make_shared<uint16_t>(ctx.options.http_port);
   auto routes = ctx.routes;
   auto metrics = ctx.metrics;
@@ -43,25 +57,84 @@ void add_ops(const node_context& ctx) {
   ops.metrics = ctx.metrics;
   if (!ctx.options.admin_token.empty())
     ops.admin_token = ctx.options.admin_token;
-  ops.ready = [draining = ctx.draining, names = ctx.names] {
+  ops.ready = [draining = ctx.draining, names = ctx.names, db = ctx.db] {
     if (draining->load())
       return ops::readiness{false, "the node is shutting down"};
     if (!names->lookup("root"))
       return ops::readiness{false, "the supervision tree is not running"};
+    if (db && !db->ready())
+      return ops::readiness{false, "store: " + db->status()};
     return ops::readiness{true, {}};
   };
   ops::add_ops_routes(*ctx.routes, std::move(ops));
+  ctx.routes->add(http::verb::get, "/openapi.json", [](http::request_context, http::responder res) {
+    res(http::text_response(http::status::ok, std::string{embedded::openapi}, "application/json"));
+  });
+}
+
+std::shared_ptr<const user::user_api> user_api(const node_context& ctx) {
+  auto api = std::make_shared<user::user_api>();
+  api->system = ctx.system;
+  api->names = ctx.names;
+  api->repo = ctx.users;
+  api->hashing = ctx.hashing;
+  auth::jwt_config jwt;
+  jwt.secret = ctx.options.jwt_secret;
+  jwt.ttl = std::chrono::seconds{ctx.options.jwt_ttl};
+  jwt.leeway = std::chrono::seconds{ctx.options.jwt_leeway};
+  api->tokens = std::make_shared<auth::jwt_codec>(jwt);
+  return api;
 }
 
 } // namespace
 
+void start_services(node_context& ctx) {
+  auto& o = ctx.options;
+  if (o.jwt_secret.empty()) {
+    o.jwt_secret = random_hex(32);
+    spdlog::warn("no --jwt-secret: using a random one; tokens end with this process and "
+                 "other nodes will not accept them");
+  }
+  blocking_pool::config hashing;
+  hashing.name = "hashing";
+  hashing.threads = o.hash_threads;
+  hashing.max_queue = 256; // each hash holds 64 MiB: shed rather than queue without end
+  ctx.hashing = blocking_pool::start(*ctx.system, hashing, ctx.metrics);
+  if (o.store == "memory") {
+    spdlog::warn("--store memory: every user is lost when this process exits");
+    ctx.users = user::make_memory_user_repository();
+    return;
+  }
+  store::database_config db;
+  db.url = o.database_url;
+  db.pool_size = o.db_pool_size;
+  db.migrations = user::user_migrations();
+  ctx.db = store::database::start(*ctx.system, db, ctx.metrics);
+  ctx.users = user::make_postgres_user_repository(ctx.db);
+}
+
+void stop_services(node_context& ctx) {
+  if (ctx.hashing)
+    ctx.hashing->stop();
+  if (ctx.db)
+    ctx.db->stop();
+}
+
 supervision::supervisor_spec root_spec(const node_context& ctx) {
   add_ops(ctx);
+  auto users = user_api(ctx);
+  user::add_user_routes(*ctx.routes, users);
   supervision::supervisor_spec spec;
   spec.name = "root";
   spec.strategy = supervision::restart_strategy::one_for_one;
   spec.names = ctx.names;
   spec.metrics = ctx.metrics;
+  spec.children.push_back(placement::region_child(
+      user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle}),
+      ctx.metrics));
+  if (!ctx.options.admin_email.empty())
+    spec.children.push_back(
+        user::admin_bootstrap_child(users, ctx.options.admin_email, ctx.options.admin_password));
   spec.children.push_back(http_component(ctx));
   return spec;
 }

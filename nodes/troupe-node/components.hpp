@@ -8,9 +8,21 @@
 #include "options.hpp"
 #include "troupe/supervision/spec.hpp"
 
+namespace troupe {
+class blocking_pool;
+} // namespace troupe
+
 namespace troupe::http {
 class router;
 } // namespace troupe::http
+
+namespace troupe::store {
+class database;
+} // namespace troupe::store
+
+namespace troupe::user {
+class user_repository;
+} // namespace troupe::user
 
 namespace troupe::node {
 
@@ -28,10 +40,24 @@ struct node_context {
   std::shared_ptr<http::router> routes;
   /// Set on SIGTERM/SIGINT: readiness turns false while the tree stops.
   std::shared_ptr<std::atomic<bool>> draining;
+  /// The database pool; null with `--store memory`.
+  std::shared_ptr<store::database> db;
+  /// Threads for password hashing.
+  std::shared_ptr<blocking_pool> hashing;
+  /// Where users live.
+  std::shared_ptr<user::user_repository> users;
 };
 
-/// The root supervisor of a node: its components in start order. HTTP comes last,
-/// so it is the first to stop and no request arrives at a stopped component.
+/// Starts what lives beside the supervision tree and outlasts it: the database pool
+/// (which reconnects by itself) and the hashing threads.
+void start_services(node_context& ctx);
+
+/// Stops what `start_services` started; call after the tree has stopped.
+void stop_services(node_context& ctx);
+
+/// The root supervisor of a node: its components in start order, with their routes
+/// added to `ctx.routes`. HTTP comes last, so it is the first to stop and no request
+/// arrives at a stopped component.
 supervision::supervisor_spec root_spec(const node_context& ctx);
 
 } // namespace troupe::node

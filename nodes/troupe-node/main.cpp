@@ -66,6 +66,7 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   ctx.names = std::make_shared<supervision::name_registry>();
   ctx.routes = std::make_shared<http::router>();
   ctx.draining = std::make_shared<std::atomic<bool>>(false);
+  node::start_services(ctx);
   auto spec = node::root_spec(ctx);
   auto budget = supervision::stop_budget(spec);
 
@@ -106,6 +107,7 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
     }
   }
   root = nullptr;
+  node::stop_services(ctx);
   spdlog::info("node {} stopped", opts.node_name);
   return exit_code;
 }

@@ -31,6 +31,19 @@ std::string one_line(std::string text) {
   return "troupe-node: " + text + " (see --help)";
 }
 
+// Rules that span flags, which CLI11's per-option checks cannot see.
+std::optional<std::string> cross_check(const node_options& o) {
+  if (o.store == "postgres" && o.database_url.empty())
+    return "--database-url: required with --store postgres";
+  if (!o.jwt_secret.empty() && o.jwt_secret.size() < 32)
+    return "--jwt-secret: must be at least 32 characters";
+  if (o.admin_email.empty() != o.admin_password.empty())
+    return "--admin-email and --admin-password: give both or neither";
+  if (!o.admin_password.empty() && o.admin_password.size() < 8)
+    return "--admin-password: must be at least 8 characters";
+  return std::nullopt;
+}
+
 } // namespace
 
 parse_result parse_options(int argc, const char* const* argv) {
@@ -53,6 +66,10 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "Concurrent HTTP connections before new ones are refused")
       ->envname("TROUPE_HTTP_MAX_CONNECTIONS")
       ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--http-read-timeout-ms", o.http_read_timeout_ms,
+                 "Milliseconds a client has to send a whole request")
+      ->envname("TROUPE_HTTP_READ_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{10}, int64_t{600000}));
   app.add_option("--admin-token", o.admin_token, "Bearer token for /admin/* (empty: disabled)")
       ->envname("TROUPE_ADMIN_TOKEN")
       ->capture_default_str();
@@ -69,6 +86,35 @@ parse_result parse_options(int argc, const char* const* argv) {
   app.add_option("--actor-threads", o.actor_threads, "Actor scheduler threads (0 = one per core)")
       ->envname("TROUPE_ACTOR_THREADS")
       ->check(CLI::Range(size_t{0}, size_t{256}));
+  app.add_option("--store", o.store, "memory (lost on exit) or postgres")
+      ->envname("TROUPE_STORE")
+      ->check(CLI::IsMember({"memory", "postgres"}));
+  app.add_option("--database-url", o.database_url, "libpq URL, e.g. postgresql://user@host/db")
+      ->envname("TROUPE_DATABASE_URL")
+      ->capture_default_str();
+  app.add_option("--db-pool-size", o.db_pool_size, "Database connections")
+      ->envname("TROUPE_DB_POOL_SIZE")
+      ->check(CLI::Range(size_t{1}, size_t{256}));
+  app.add_option("--jwt-secret", o.jwt_secret, "HS256 key of access tokens (random if empty)")
+      ->envname("TROUPE_JWT_SECRET")
+      ->capture_default_str();
+  app.add_option("--jwt-ttl", o.jwt_ttl, "Access token lifetime in seconds")
+      ->envname("TROUPE_JWT_TTL")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400 * 30}));
+  app.add_option("--jwt-leeway", o.jwt_leeway, "Clock skew tolerated on tokens, in seconds")
+      ->envname("TROUPE_JWT_LEEWAY")
+      ->check(CLI::Range(int64_t{0}, int64_t{300}));
+  app.add_option("--admin-email", o.admin_email, "Admin created or updated at start")
+      ->envname("TROUPE_ADMIN_EMAIL");
+  app.add_option("--admin-password", o.admin_password, "Password of that admin")
+      ->envname("TROUPE_ADMIN_PASSWORD")
+      ->capture_default_str();
+  app.add_option("--entity-idle", o.entity_idle, "Seconds before an idle entity passivates")
+      ->envname("TROUPE_ENTITY_IDLE")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+  app.add_option("--hash-threads", o.hash_threads, "Threads hashing passwords")
+      ->envname("TROUPE_HASH_THREADS")
+      ->check(CLI::Range(size_t{1}, size_t{64}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -77,6 +123,11 @@ parse_result parse_options(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     result.exit_code = 2;
     result.message = one_line(e.what());
+    return result;
+  }
+  if (auto problem = cross_check(o)) {
+    result.exit_code = 2;
+    result.message = one_line(*problem);
   }
   return result;
 }

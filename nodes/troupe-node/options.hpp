@@ -19,6 +19,8 @@ struct node_options {
   size_t http_threads = 1;
   /// Concurrent HTTP connections before new ones are refused.
   size_t http_max_connections = 1024;
+  /// Milliseconds a client has to send a whole request.
+  int64_t http_read_timeout_ms = 10000;
   /// Bearer token for /admin/*; empty disables them.
   std::string admin_token;
   /// spdlog level name.
@@ -27,6 +29,26 @@ struct node_options {
   std::string log_format = "text";
   /// CAF scheduler threads; 0 means one per core.
   size_t actor_threads = 0;
+  /// "memory" (loses data on exit) or "postgres".
+  std::string store = "memory";
+  /// libpq URL of the database, for `--store postgres`.
+  std::string database_url;
+  /// Database connections.
+  size_t db_pool_size = 4;
+  /// HS256 key of access tokens; random per start if empty (tokens die with the node).
+  std::string jwt_secret;
+  /// Lifetime of access tokens in seconds.
+  int64_t jwt_ttl = 900;
+  /// Clock skew tolerated when checking tokens, in seconds.
+  int64_t jwt_leeway = 30;
+  /// Email of the admin created (or updated) at start; empty for none.
+  std::string admin_email;
+  /// Password of that admin.
+  std::string admin_password;
+  /// Seconds without messages before an entity passivates.
+  int64_t entity_idle = 120;
+  /// Threads hashing passwords (Argon2id takes tens of ms and 64 MiB each).
+  size_t hash_threads = 2;
 };
 
 /// What parsing decided.

@@ -7,36 +7,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/node.hpp"
 
 namespace troupe::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr auto startup_limit = 10s;
-
-struct running_node {
-  explicit running_node(std::vector<std::string> flags, std::map<std::string, std::string> env = {})
-      : proc(with_binary(std::move(flags)), std::move(env)) {
-    auto line = proc.wait_for_line("listening on http://", startup_limit);
-    if (line)
-      port = port_from_listening_line(*line).value_or(0);
-  }
-
-  static std::vector<std::string> with_binary(std::vector<std::string> flags) {
-    flags.insert(flags.begin(), TROUPE_NODE_BINARY);
-    return flags;
-  }
-
-  http_reply get(const std::string& target, std::map<std::string, std::string> headers = {}) {
-    return http_call(port, "GET", target, headers);
-  }
-
-  process proc;
-  uint16_t port = 0;
-};
 
 TEST(node_process, serves_ops_endpoints_and_stops_cleanly_on_sigterm) {
   running_node node{{"--http-port", "0", "--admin-token", "t0ken", "--node-name", "n1"}};
@@ -149,7 +125,15 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_flag_case{{"--bogus"}, {}, "--bogus"},
                       bad_flag_case{{"--log-level", "loud"}, {}, "--log-level"},
                       bad_flag_case{{}, {{"TROUPE_LOG_FORMAT", "xml"}}, "--log-format"},
-                      bad_flag_case{{"--http-threads", "0"}, {}, "--http-threads"}));
+                      bad_flag_case{{"--http-threads", "0"}, {}, "--http-threads"},
+                      bad_flag_case{{"--store", "postgres"}, {}, "--database-url"},
+                      bad_flag_case{{"--jwt-secret", "short"}, {}, "--jwt-secret"},
+                      bad_flag_case{{"--admin-email", "a@b.c"}, {}, "--admin-password"}),
+    [](const auto& info) {
+      auto name = info.param.names.substr(2) + "_" + std::to_string(info.index);
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
 
 TEST(node_process, help_lists_every_flag_and_exits_zero) {
   process proc{running_node::with_binary({"--help"})};

@@ -77,6 +77,12 @@ std::optional<int> process::wait_exit(std::chrono::milliseconds limit) {
     auto r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // The pipes reach end-of-file once the process is gone; after the joins,
+      // out() and err() hold everything it wrote.
+      if (out_reader_.joinable())
+        out_reader_.join();
+      if (err_reader_.joinable())
+        err_reader_.join();
       return exit_code_;
     }
     std::this_thread::sleep_for(5ms);

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <memory>
+
+#include "troupe/placement/entity.hpp"
+#include "troupe/user/repository.hpp"
+
+namespace troupe::user {
+
+/// The user entity kind: one activation per user id, loaded from `repo` on
+/// activation, writing through it conditionally on the loaded version.
+///
+/// Messages are handled one at a time, including their store round trip, so an
+/// activation never races itself. A version conflict means another writer got
+/// there first: the activation answers the conflict and passivates, and the next
+/// message loads the fresh state.
+placement::entity_kind user_entity_kind(std::shared_ptr<user_repository> repo,
+                                        caf::timespan idle_timeout);
+
+} // namespace troupe::user

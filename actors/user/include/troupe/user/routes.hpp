@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "troupe/user/repository.hpp"
+
+namespace troupe {
+class blocking_pool;
+} // namespace troupe
+
+namespace troupe::auth {
+class jwt_codec;
+} // namespace troupe::auth
+
+namespace troupe::http {
+class router;
+} // namespace troupe::http
+
+namespace troupe::supervision {
+class name_registry;
+} // namespace troupe::supervision
+
+namespace troupe::user {
+
+/// What the user routes need; everything must outlive the HTTP server.
+struct user_api {
+  /// Spawns the short-lived actors that serve requests.
+  caf::actor_system* system = nullptr;
+  /// Resolves the user region by its name (it is restarted under supervision).
+  std::shared_ptr<supervision::name_registry> names;
+  /// Reads users by email for login.
+  std::shared_ptr<user_repository> repo;
+  /// Runs Argon2id off the io and actor threads.
+  std::shared_ptr<blocking_pool> hashing;
+  /// Issues and checks access tokens.
+  std::shared_ptr<auth::jwt_codec> tokens;
+  /// Bound on each request to an entity.
+  caf::timespan request_timeout = std::chrono::seconds(5);
+};
+
+/// Adds /v1/users, /v1/users/me, /v1/users/{id} and /v1/auth/login to `routes`.
+void add_user_routes(http::router& routes, std::shared_ptr<const user_api> api);
+
+} // namespace troupe::user

@@ -1,0 +1,172 @@
+#include "troupe/user/entity.hpp"
+
+#include <optional>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/skip.hpp>
+
+#include "troupe/core/error.hpp"
+
+namespace troupe::user {
+
+namespace {
+
+using load_atom = caf::atom_constant<caf::atom("load")>;
+
+/// Answers `promise` with the value or the error of `x`.
+template <class T>
+void settle(caf::typed_response_promise<T>& promise, caf::expected<T> x) {
+  if (x)
+    promise.deliver(std::move(*x));
+  else
+    promise.deliver(std::move(x.error()));
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// One activation of a user.
+class user_activation : public std::enable_shared_from_this<user_activation> {
+public:
+  user_activation(caf::event_based_actor* self, placement::entity_context ctx,
+                  std::shared_ptr<user_repository> repo)
+      : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)) {}
+
+  /// Loads first; messages that arrive meanwhile wait in the mailbox.
+  caf::behavior start() {
+    auto me = shared_from_this();
+    self_->set_default_handler(caf::skip);
+    self_->send(self_, load_atom::value);
+    return ctx_.serve(self_, caf::message_handler{[me](load_atom) { me->load(); }});
+  }
+
+private:
+  void load() {
+    auto me = shared_from_this();
+    repo_->load(self_, ctx_.key(), [me](caf::expected<user_record> loaded) {
+      if (loaded)
+        me->state_ = std::move(*loaded);
+      else if (!is(loaded.error(), errc::no_such_record))
+        return me->fail(loaded.error());
+      me->serve();
+    });
+  }
+
+  // Answers everything with the load error and makes room for a fresh activation.
+  void fail(caf::error err) {
+    self_->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
+      return caf::result<caf::message>{err};
+    });
+    self_->become(ctx_.serve(self_, caf::message_handler{[](load_atom) {}}));
+    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
+  }
+
+  void serve() {
+    self_->set_default_handler(caf::print_and_drop);
+    auto me = shared_from_this();
+    self_->become(ctx_.serve(
+        self_, caf::message_handler{
+                   [me](fetch_atom) -> caf::result<user_record> {
+                     if (!me->state_)
+                       return make_error(errc::no_such_record, "no such user");
+                     return *me->state_;
+                   },
+                   [me](create_atom, user_record& rec) -> caf::result<user_record> {
+                     if (me->state_)
+                       return make_error(errc::already_exists, "user exists");
+                     rec.id = me->ctx_.key();
+                     rec.created_at_ms = rec.updated_at_ms = now_ms();
+                     return me->write([&](auto done) { me->repo_->insert(me->self_, rec, done); });
+                   },
+                   [me](update_atom, const user_patch& patch) -> caf::result<user_record> {
+                     if (!me->state_)
+                       return make_error(errc::no_such_record, "no such user");
+                     auto next = *me->state_;
+                     if (patch.set_display_name)
+                       next.display_name = patch.display_name;
+                     if (patch.set_password_hash)
+                       next.password_hash = patch.password_hash;
+                     if (patch.set_role)
+                       next.role = patch.role;
+                     next.updated_at_ms = now_ms();
+                     return me->write([&](auto done) { me->repo_->update(me->self_, next, done); });
+                   },
+                   [me](remove_atom) -> caf::result<bool> { return me->remove(); },
+               }));
+  }
+
+  // Runs one store write with every other message held back until it is done, so
+  // the activation's state and the stored version never drift apart.
+  template <class Start>
+  caf::result<user_record> write(Start start) {
+    auto promise = self_->make_response_promise<user_record>();
+    hold();
+    auto me = shared_from_this();
+    start([me, promise](caf::expected<user_record> stored) mutable {
+      if (stored)
+        me->state_ = *stored;
+      else if (is(stored.error(), errc::version_conflict))
+        me->passivate();
+      settle(promise, std::move(stored));
+      me->release();
+    });
+    return promise;
+  }
+
+  caf::result<bool> remove() {
+    if (!state_)
+      return make_error(errc::no_such_record, "no such user");
+    auto promise = self_->make_response_promise<bool>();
+    hold();
+    auto me = shared_from_this();
+    repo_->remove(self_, state_->id, state_->version,
+                  [me, promise](caf::expected<bool> removed) mutable {
+                    if (removed)
+                      me->state_.reset();
+                    me->passivate();
+                    settle(promise, std::move(removed));
+                    me->release();
+                  });
+    return promise;
+  }
+
+  void hold() {
+    ++held_;
+    if (held_ == 1) {
+      self_->set_default_handler(caf::skip);
+      self_->become(caf::keep_behavior, caf::behavior{caf::message_handler{[](load_atom) {}}});
+    }
+  }
+
+  void release() {
+    if (--held_ == 0) {
+      self_->unbecome();
+      self_->set_default_handler(caf::print_and_drop);
+    }
+  }
+
+  void passivate() { self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key()); }
+
+  caf::event_based_actor* self_;
+  placement::entity_context ctx_;
+  std::shared_ptr<user_repository> repo_;
+  std::optional<user_record> state_;
+  int held_ = 0;
+};
+
+} // namespace
+
+placement::entity_kind user_entity_kind(std::shared_ptr<user_repository> repo,
+                                        caf::timespan idle_timeout) {
+  placement::entity_kind kind;
+  kind.name = entity_kind_name;
+  kind.idle_timeout = idle_timeout;
+  kind.activate = [repo](caf::event_based_actor* self, const placement::entity_context& ctx) {
+    return std::make_shared<user_activation>(self, ctx, repo)->start();
+  };
+  return kind;
+}
+
+} // namespace troupe::user

@@ -1,0 +1,323 @@
+// HTTP ↔ user entity. Handlers validate on the io thread (cheap), then hand the
+// request to a short-lived actor that hashes on the blocking pool and talks to the
+// entity; nothing here blocks an io thread.
+
+#include "troupe/user/routes.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "troupe/auth/bearer.hpp"
+#include "troupe/auth/jwt.hpp"
+#include "troupe/auth/password.hpp"
+#include "troupe/core/blocking_pool.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/core/ids.hpp"
+#include "troupe/http/actor_bridge.hpp"
+#include "troupe/http/error_mapping.hpp"
+#include "troupe/http/json_body.hpp"
+#include "troupe/http/response.hpp"
+#include "troupe/http/router.hpp"
+#include "troupe/placement/ask.hpp"
+#include "troupe/supervision/name_registry.hpp"
+
+namespace troupe::user {
+
+namespace {
+
+using http::status;
+using api_ptr = std::shared_ptr<const user_api>;
+
+constexpr size_t max_email = 254;
+constexpr size_t min_password = 8;
+constexpr size_t max_password = 1024;
+constexpr size_t max_display_name = 100;
+
+std::string iso8601(int64_t ms) {
+  std::time_t secs = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+/// The public view of a user: never the password hash.
+nlohmann::json to_json(const user_record& r) {
+  return {{"id", r.id},
+          {"email", r.email},
+          {"display_name", r.display_name},
+          {"role", r.role},
+          {"version", r.version},
+          {"created_at", iso8601(r.created_at_ms)},
+          {"updated_at", iso8601(r.updated_at_ms)}};
+}
+
+/// Trims and lower-cases; emails compare case-insensitively in practice.
+std::string normalise_email(std::string email) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  email.erase(email.begin(), std::find_if(email.begin(), email.end(), not_space));
+  email.erase(std::find_if(email.rbegin(), email.rend(), not_space).base(), email.end());
+  std::transform(email.begin(), email.end(), email.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return email;
+}
+
+bool plausible_email(const std::string& email) {
+  auto at = email.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < email.size() &&
+         email.find('@', at + 1) == std::string::npos &&
+         std::none_of(email.begin(), email.end(), [](unsigned char c) { return std::isspace(c); });
+}
+
+http::response bad_field(const std::string& detail, const std::string& instance) {
+  return http::problem_response(status::bad_request, http::problem::bad_request,
+                                "Invalid request body", detail, instance);
+}
+
+/// Verified claims, or the 401 to send.
+std::variant<auth::jwt_claims, http::response> authenticate(const user_api& api,
+                                                            const http::request& req) {
+  auto instance = std::string{req.target()};
+  auto token = auth::bearer_token(req);
+  if (!token)
+    return http::problem_from_error(make_error(errc::unauthenticated, "missing bearer token"),
+                                    instance);
+  auto claims = api.tokens->verify(*token, std::chrono::system_clock::now());
+  if (!claims)
+    return http::problem_from_error(claims.error(), instance);
+  return *claims;
+}
+
+/// Answers `err` as problem+json.
+auto fail_with(http::shared_responder res, std::string instance) {
+  return
+      [res, instance](const caf::error& err) { (*res)(http::problem_from_error(err, instance)); };
+}
+
+/// Sends `msg` to user entity `id` and answers the resulting record with `code`.
+template <class... Ts>
+void ask_user(const api_ptr& api, caf::event_based_actor* self, http::shared_responder res,
+              std::string instance, const std::string& id, status code, Ts... msg) {
+  auto region = api->names->lookup(entity_kind_name);
+  if (!region)
+    return fail_with(res, instance)(region.error());
+  placement::ask(
+      self, *region, id, api->request_timeout, std::make_tuple(msg...),
+      [res, code, id](const user_record& r) {
+        auto out = http::json_response(code, to_json(r));
+        if (code == status::created)
+          out.set(boost::beast::http::field::location, "/v1/users/" + id);
+        (*res)(std::move(out));
+      },
+      fail_with(res, instance));
+}
+
+/// Runs Argon2id on the blocking pool, then `next(hash)` inside `self`.
+template <class Next>
+void hash_then(const api_ptr& api, caf::event_based_actor* self, http::shared_responder res,
+               std::string instance, std::string password, Next next) {
+  api->hashing->run<std::string>(
+      self, [password = std::move(password)] { return auth::hash_password(password); },
+      [res, instance, next](caf::expected<std::string> hash) mutable {
+        if (!hash)
+          return fail_with(res, instance)(hash.error());
+        next(std::move(*hash));
+      });
+}
+
+void register_user(const api_ptr& api, http::request_context ctx, http::responder res) {
+  auto instance = std::string{ctx.req.target()};
+  auto body = http::read_json_object(ctx.req);
+  if (auto* problem = std::get_if<http::response>(&body))
+    return res(std::move(*problem));
+  auto& json = std::get<nlohmann::json>(body);
+  auto email = http::required_string(json, "email", 3, max_email);
+  auto password = http::required_string(json, "password", min_password, max_password);
+  auto name = http::required_string(json, "display_name", 1, max_display_name);
+  for (auto* field : {&email, &password, &name})
+    if (auto* problem = std::get_if<http::response>(field))
+      return res(std::move(*problem));
+  user_record rec;
+  rec.id = random_uuid();
+  rec.email = normalise_email(std::get<std::string>(email));
+  rec.display_name = std::get<std::string>(name);
+  rec.role = "user";
+  if (!plausible_email(rec.email))
+    return res(bad_field("field 'email' must be an email address", instance));
+  http::serve_from_actor(*api->system, std::move(res),
+                         [api, instance, rec, pw = std::get<std::string>(password)](
+                             caf::event_based_actor* self, http::shared_responder res) mutable {
+                           hash_then(api, self, res, instance, pw, [=](std::string hash) mutable {
+                             rec.password_hash = std::move(hash);
+                             ask_user(api, self, res, instance, rec.id, status::created,
+                                      create_atom::value, rec);
+                           });
+                         });
+}
+
+// A fixed hash verified when the email is unknown, so a miss costs as much as a
+// wrong password and response times do not reveal which emails exist.
+const std::string& decoy_hash() {
+  static const std::string hash = [] {
+    auto h = auth::hash_password("troupe-decoy-password");
+    return h ? *h : std::string{};
+  }();
+  return hash;
+}
+
+void login(const api_ptr& api, http::request_context ctx, http::responder res) {
+  auto instance = std::string{ctx.req.target()};
+  auto body = http::read_json_object(ctx.req);
+  if (auto* problem = std::get_if<http::response>(&body))
+    return res(std::move(*problem));
+  auto& json = std::get<nlohmann::json>(body);
+  auto email = http::required_string(json, "email", 1, max_email);
+  auto password = http::required_string(json, "password", 1, max_password);
+  for (auto* field : {&email, &password})
+    if (auto* problem = std::get_if<http::response>(field))
+      return res(std::move(*problem));
+  http::serve_from_actor(
+      *api->system, std::move(res),
+      [api, instance, email = normalise_email(std::get<std::string>(email)),
+       pw = std::get<std::string>(password)](caf::event_based_actor* self,
+                                             http::shared_responder res) {
+        api->repo->find_by_email(self, email, [=](caf::expected<user_record> found) {
+          if (!found && !is(found.error(), errc::no_such_record))
+            return fail_with(res, instance)(found.error());
+          auto user = found ? std::optional<user_record>{*found} : std::nullopt;
+          // The decoy is hashed on first use, so that too happens on the pool.
+          api->hashing->run<bool>(
+              self,
+              [user, pw] {
+                return caf::expected<bool>{
+                    auth::verify_password(user ? user->password_hash : decoy_hash(), pw)};
+              },
+              [=](caf::expected<bool> ok) {
+                if (!ok)
+                  return fail_with(res, instance)(ok.error());
+                if (!*ok || !user)
+                  return fail_with(res, instance)(
+                      make_error(errc::unauthenticated, "wrong email or password"));
+                auto token =
+                    api->tokens->sign(user->id, user->role, std::chrono::system_clock::now());
+                (*res)(
+                    http::json_response(status::ok, {{"access_token", token},
+                                                     {"token_type", "Bearer"},
+                                                     {"expires_in", api->tokens->ttl().count()}}));
+              });
+        });
+      });
+}
+
+/// Authenticates, checks "owner or admin" for `id`, then runs `then(self, res)`.
+template <class Then>
+void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, http::responder res,
+                       std::string id, Then then) {
+  auto claims = authenticate(*api, ctx.req);
+  if (auto* problem = std::get_if<http::response>(&claims))
+    return res(std::move(*problem));
+  auto& who = std::get<auth::jwt_claims>(claims);
+  if (id.empty())
+    id = who.subject;
+  if (!is_uuid(id))
+    return res(http::problem_from_error(make_error(errc::no_such_record, "no such user"),
+                                        std::string{ctx.req.target()}));
+  if (who.subject != id && who.role != "admin")
+    return res(http::problem_from_error(
+        make_error(errc::forbidden, "only the user or an admin may do this"),
+        std::string{ctx.req.target()}));
+  http::serve_from_actor(*api->system, std::move(res),
+                         [then, id](caf::event_based_actor* self, http::shared_responder res) {
+                           then(self, res, id);
+                         });
+}
+
+void get_user(const api_ptr& api, http::request_context ctx, http::responder res, std::string id) {
+  auto instance = std::string{ctx.req.target()};
+  as_owner_or_admin(api, ctx, std::move(res), std::move(id),
+                    [api, instance](caf::event_based_actor* self, http::shared_responder res,
+                                    const std::string& id) {
+                      ask_user(api, self, res, instance, id, status::ok, fetch_atom::value);
+                    });
+}
+
+void patch_user(const api_ptr& api, http::request_context ctx, http::responder res) {
+  auto instance = std::string{ctx.req.target()};
+  auto body = http::read_json_object(ctx.req);
+  if (auto* problem = std::get_if<http::response>(&body))
+    return res(std::move(*problem));
+  auto& json = std::get<nlohmann::json>(body);
+  auto name = http::optional_string(json, "display_name", 1, max_display_name);
+  auto password = http::optional_string(json, "password", min_password, max_password);
+  for (auto* field : {&name, &password})
+    if (auto* problem = std::get_if<http::response>(field))
+      return res(std::move(*problem));
+  auto new_name = std::get<std::optional<std::string>>(name);
+  auto new_password = std::get<std::optional<std::string>>(password);
+  if (!new_name && !new_password)
+    return res(bad_field("give 'display_name', 'password' or both", instance));
+  as_owner_or_admin(
+      api, ctx, std::move(res), std::string{ctx.param("id")},
+      [api, instance, new_name, new_password](caf::event_based_actor* self,
+                                              http::shared_responder res, const std::string& id) {
+        user_patch patch;
+        patch.set_display_name = new_name.has_value();
+        patch.display_name = new_name.value_or("");
+        if (!new_password)
+          return ask_user(api, self, res, instance, id, status::ok, update_atom::value, patch);
+        hash_then(api, self, res, instance, *new_password, [=](std::string hash) mutable {
+          patch.set_password_hash = true;
+          patch.password_hash = std::move(hash);
+          ask_user(api, self, res, instance, id, status::ok, update_atom::value, patch);
+        });
+      });
+}
+
+void delete_user(const api_ptr& api, http::request_context ctx, http::responder res) {
+  auto instance = std::string{ctx.req.target()};
+  as_owner_or_admin(
+      api, ctx, std::move(res), std::string{ctx.param("id")},
+      [api, instance](caf::event_based_actor* self, http::shared_responder res,
+                      const std::string& id) {
+        auto region = api->names->lookup(entity_kind_name);
+        if (!region)
+          return fail_with(res, instance)(region.error());
+        placement::ask(
+            self, *region, id, api->request_timeout, std::make_tuple(remove_atom::value),
+            [res](bool) { (*res)(http::text_response(status::no_content, {}, "text/plain")); },
+            fail_with(res, instance));
+      });
+}
+
+} // namespace
+
+void add_user_routes(http::router& routes, std::shared_ptr<const user_api> api) {
+  using http::verb;
+  routes.add(verb::post, "/v1/users", [api](http::request_context ctx, http::responder res) {
+    register_user(api, std::move(ctx), std::move(res));
+  });
+  routes.add(verb::post, "/v1/auth/login", [api](http::request_context ctx, http::responder res) {
+    login(api, std::move(ctx), std::move(res));
+  });
+  routes.add(verb::get, "/v1/users/me", [api](http::request_context ctx, http::responder res) {
+    get_user(api, std::move(ctx), std::move(res), {});
+  });
+  routes.add(verb::get, "/v1/users/{id}", [api](http::request_context ctx, http::responder res) {
+    auto id = std::string{ctx.param("id")};
+    get_user(api, std::move(ctx), std::move(res), std::move(id));
+  });
+  routes.add(verb::patch, "/v1/users/{id}", [api](http::request_context ctx, http::responder res) {
+    patch_user(api, std::move(ctx), std::move(res));
+  });
+  routes.add(verb::delete_, "/v1/users/{id}",
+             [api](http::request_context ctx, http::responder res) {
+               delete_user(api, std::move(ctx), std::move(res));
+             });
+}
+
+} // namespace troupe::user
