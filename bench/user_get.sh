@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# GET /v1/users/{id} served by the user entity, against a minimal Beast keep-alive
+# server returning the same body; same io threads, same wrk settings, alternating
+# runs (A B A B ...). Prints the medians and the ratios.
+#
+#   bench/user_get.sh [runs=3] [seconds=10] [connections=32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-3}"; secs="${2:-10}"; conns="${3:-32}"
+source scripts/lib.sh
+troupe_install "${TROUPE_PACKAGES[@]}" wrk
+troupe_build build-bench -DCMAKE_BUILD_TYPE=Release -DTROUPE_BUILD_TESTS=OFF >/dev/null
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Troupe: one node, memory store (the entity serves from its state once active).
+build-bench/nodes/troupe-node/troupe-node --http-host 127.0.0.1 --http-port 0 --log-level warn \
+  --jwt-secret "bench-secret-bench-secret-bench-secret" --actor-threads 1 2>"$work/node.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$work/node.log" 2>/dev/null && break; sleep 0.1; done
+node_port=$(grep -o 'listening on http://[^ ]*' "$work/node.log" | sed 's/.*://')
+curl -sf -X POST "http://127.0.0.1:$node_port/v1/users" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.org","password":"bench-password","display_name":"Bench"}' >"$work/user.json"
+id=$(sed 's/.*"id":"\([^"]*\)".*/\1/' "$work/user.json")
+token=$(curl -sf -X POST "http://127.0.0.1:$node_port/v1/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.org","password":"bench-password"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+curl -sf "http://127.0.0.1:$node_port/v1/users/$id" -H "Authorization: Bearer $token" >"$work/body.json"
+
+# Baseline: the same bytes from the least possible server.
+build-bench/bench/baseline_http_server "$work/body.json" 1 >"$work/base.port" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/base.port" ] && break; sleep 0.1; done
+base_port=$(cat "$work/base.port")
+
+run_wrk() { # port -> "rps p99_ms"
+  wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$1/v1/users/$id" >"$work/wrk.out"
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/wrk.out")
+  echo "$rps $p99"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+: >"$work/troupe"; : >"$work/base"
+for r in $(seq "$runs"); do
+  run_wrk "$base_port" >>"$work/base"
+  run_wrk "$node_port" >>"$work/troupe"
+  echo "run $r: baseline $(tail -1 "$work/base") | troupe $(tail -1 "$work/troupe")  (req/s p99-ms)"
+done
+b_rps=$(cut -d' ' -f1 "$work/base" | median); t_rps=$(cut -d' ' -f1 "$work/troupe" | median)
+b_p99=$(cut -d' ' -f2 "$work/base" | median); t_p99=$(cut -d' ' -f2 "$work/troupe" | median)
+echo "median req/s: baseline $b_rps, troupe $t_rps -> ratio $(awk -v a="$t_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a/b}') (goal >= 0.85)"
+echo "median p99:   baseline ${b_p99} ms, troupe ${t_p99} ms -> ratio $(awk -v a="$t_p99" -v b="$b_p99" 'BEGIN {printf "%.2f", a/b}') (goal <= 1.3)"
