@@ -266,6 +266,57 @@ TEST_F(user_flow, a_client_that_never_finishes_its_headers_is_cut_off_on_time) {
   EXPECT_GE(waited, 500ms) << "closed before the read timeout";
 }
 
+TEST_F(user_flow, every_response_carries_the_request_id_and_continues_the_trace) {
+  auto res =
+      node_->send("POST", "/v1/users", "{broken",
+                  {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+                   {"X-Request-Id", "client-req-7"}});
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.headers["x-request-id"], "client-req-7");
+  auto tp = res.headers["traceparent"];
+  EXPECT_EQ(tp.substr(0, 36), "00-4bf92f3577b34da6a3ce929d0e0e4736-") << tp;
+  EXPECT_NE(tp.substr(36, 16), "00f067aa0ba902b7") << "a new span for this server";
+  auto fresh = node_->get("/healthz");
+  EXPECT_EQ(fresh.headers["traceparent"].size(), 55u);
+  EXPECT_FALSE(fresh.headers["x-request-id"].empty());
+}
+
+TEST_F(user_flow, the_node_waits_for_its_database_and_recovers_from_losing_it) {
+  throwaway_postgres db;
+  db.stop();
+  running_node node{{"--store", "postgres", "--database-url", db.url(), "--jwt-secret", secret}};
+  ASSERT_NE(node.port, 0) << node.proc.err();
+  auto not_ready = node.get("/readyz");
+  expect_problem(not_ready, 503);
+  EXPECT_NE(not_ready.body.find("store"), std::string::npos) << not_ready.body;
+  auto reg = [&](const std::string& email) {
+    return node.send(
+        "POST", "/v1/users",
+        json{{"email", email}, {"password", "password-123"}, {"display_name", "D"}}.dump());
+  };
+  expect_problem(reg(unique_email("early")), 503);
+
+  db.start();
+  ASSERT_TRUE(node.wait_ready()) << node.proc.err();
+  EXPECT_EQ(reg(unique_email("up")).status, 201);
+
+  db.stop();
+  auto lost = reg(unique_email("lost"));
+  expect_problem(lost, 503);
+  EXPECT_FALSE(lost.headers["retry-after"].empty());
+
+  db.start();
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  int status = 0;
+  while (status != 201 && std::chrono::steady_clock::now() < deadline) {
+    status = reg(unique_email("back")).status;
+    if (status != 201)
+      std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(status, 201) << "the node did not recover when the database returned";
+  EXPECT_NE(node.proc.err().find("connect"), std::string::npos) << node.proc.err();
+}
+
 TEST_F(user_flow, users_survive_a_restart_of_the_node) {
   auto email = unique_email("persist");
   auto user = register_user(email, "password-123", "Persistent");

@@ -149,15 +149,16 @@ void register_user(const api_ptr& api, http::request_context ctx, http::responde
   rec.role = "user";
   if (!plausible_email(rec.email))
     return res(bad_field("field 'email' must be an email address", instance));
-  http::serve_from_actor(*api->system, std::move(res),
-                         [api, instance, rec, pw = std::get<std::string>(password)](
-                             caf::event_based_actor* self, http::shared_responder res) mutable {
-                           hash_then(api, self, res, instance, pw, [=](std::string hash) mutable {
-                             rec.password_hash = std::move(hash);
-                             ask_user(api, self, res, instance, rec.id, status::created,
-                                      create_atom::value, rec);
-                           });
-                         });
+  http::serve_from_actor(
+      *api->system, std::move(res),
+      [api, instance, rec, pw = std::get<std::string>(password)](
+          caf::event_based_actor* self, http::shared_responder res) mutable {
+        hash_then(api, self, res, instance, pw, [=](std::string hash) mutable {
+          rec.password_hash = std::move(hash);
+          ask_user(api, self, res, instance, rec.id, status::created, create_atom::value, rec);
+        });
+      },
+      ctx.trace.log());
 }
 
 // A fixed hash verified when the email is unknown, so a miss costs as much as a
@@ -211,7 +212,8 @@ void login(const api_ptr& api, http::request_context ctx, http::responder res) {
                                                      {"expires_in", api->tokens->ttl().count()}}));
               });
         });
-      });
+      },
+      ctx.trace.log());
 }
 
 /// Authenticates, checks "owner or admin" for `id`, then runs `then(self, res)`.
@@ -231,10 +233,10 @@ void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, htt
     return res(http::problem_from_error(
         make_error(errc::forbidden, "only the user or an admin may do this"),
         std::string{ctx.req.target()}));
-  http::serve_from_actor(*api->system, std::move(res),
-                         [then, id](caf::event_based_actor* self, http::shared_responder res) {
-                           then(self, res, id);
-                         });
+  http::serve_from_actor(
+      *api->system, std::move(res),
+      [then, id](caf::event_based_actor* self, http::shared_responder res) { then(self, res, id); },
+      ctx.trace.log());
 }
 
 void get_user(const api_ptr& api, http::request_context ctx, http::responder res, std::string id) {

@@ -160,12 +160,16 @@ void connection::handle() {
   method_ = method_label(req.method());
   auto m = state_->routes->match(req.method(), std_view(req.target()));
   route_ = m.route;
+  target_ = std::string{std_view(req.target())};
+  trace_ = trace_for(req);
+  // Every line the handler logs on this thread names the request.
+  observability::log_scope scope{trace_.log()};
   awaiting_answer_ = true;
   auto seq = ++seq_;
   // The handler's time is not the client's: no read or write is pending while it works.
   stream_.expires_never();
   try {
-    state_->routes->dispatch(std::move(m), std::move(req), make_responder(seq));
+    state_->routes->dispatch(std::move(m), std::move(req), make_responder(seq), trace_);
   } catch (const std::exception& e) {
     // The responder died in the unwinding and has already posted a 500, unless the
     // handler kept it to answer later.
@@ -204,6 +208,7 @@ void connection::deliver(uint64_t seq, response res) {
 
 void connection::reject(status code, std::string_view type, std::string title, std::string detail) {
   version_ = 11;
+  trace_ = trace_for(request{});
   write(problem_response(code, type, std::move(title), std::move(detail)), true);
 }
 
@@ -212,6 +217,8 @@ void connection::write(response res, bool close_after) {
     res.version(version_);
     res.keep_alive(!close_after);
     res.set(bhttp::field::server, "troupe");
+    res.set("x-request-id", trace_.request_id);
+    res.set("traceparent", trace_.traceparent());
     res.prepare_payload();
   } catch (const std::exception& e) {
     // prepare_payload rejects e.g. a body on a 204; the client still deserves an answer.
@@ -233,6 +240,12 @@ void connection::write(response res, bool close_after) {
 void connection::on_write(error_code ec, bool close_after) {
   auto elapsed = std::chrono::duration<double>(clock::now() - started_).count();
   state_->metrics.record(route_, method_, out_.result_int(), elapsed);
+  {
+    observability::log_scope scope{trace_.log()};
+    auto code = out_.result_int();
+    spdlog::log(code >= 500 ? spdlog::level::warn : spdlog::level::debug,
+                "http: {} {} -> {} in {:.1f} ms", method_, target_, code, elapsed * 1e3);
+  }
   out_ = {};
   if (ec) {
     spdlog::debug("http: cannot write a response: {}", ec.message());

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "troupe/http/trace.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -69,6 +71,8 @@ private:
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::string route_;
+  std::string target_;
+  trace_info trace_;
   std::string method_;
   clock::time_point started_;
 };

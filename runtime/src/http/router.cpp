@@ -172,12 +172,13 @@ void router::dispatch(request req, responder res) const {
   dispatch(std::move(m), std::move(req), std::move(res));
 }
 
-void router::dispatch(route_match m, request req, responder res) const {
+void router::dispatch(route_match m, request req, responder res, trace_info trace) const {
   auto path = std::string{target_path(std_view(req.target()))};
   switch (m.outcome) {
   case route_match::kind::found: {
     auto& fn = *m.target;
-    fn(request_context{std::move(req), std::move(m.params), std::move(m.route)}, std::move(res));
+    fn(request_context{std::move(req), std::move(m.params), std::move(m.route), std::move(trace)},
+       std::move(res));
     return;
   }
   case route_match::kind::not_found:

@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "troupe/observability/log_context.hpp"
+
 namespace troupe::observability {
 
 namespace {
@@ -37,6 +39,10 @@ public:
     };
     if (msg.logger_name.size() > 0)
       line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
+    if (auto& ctx = current_log_context(); !ctx.trace_id.empty()) {
+      line["request_id"] = ctx.request_id;
+      line["trace_id"] = ctx.trace_id;
+    }
     auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
     dest.append(text.data(), text.data() + text.size());
@@ -48,6 +54,23 @@ public:
 
 private:
   std::string node_;
+};
+
+// `%*` in the text pattern: " [req=… trace=…]" while a request is being served.
+class context_flag final : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    auto& ctx = current_log_context();
+    if (ctx.trace_id.empty())
+      return;
+    auto text = " [req=" + ctx.request_id + " trace=" + ctx.trace_id + "]";
+    dest.append(text.data(), text.data() + text.size());
+  }
+
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<context_flag>();
+  }
 };
 
 } // namespace
@@ -71,8 +94,12 @@ void setup_logging(std::string_view level, log_format format, const std::string&
   auto logger = std::make_shared<spdlog::logger>("", sink);
   if (format == log_format::json)
     logger->set_formatter(std::make_unique<json_formatter>(node_name));
-  else
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %-5l [" + node_name + "] %v");
+  else {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<context_flag>('*').set_pattern("%Y-%m-%d %H:%M:%S.%e %-5l [" + node_name +
+                                                       "]%* %v");
+    logger->set_formatter(std::move(formatter));
+  }
   logger->set_level(spdlog::level::from_str(std::string{level}));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));

@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "troupe/http/responder.hpp"
+#include "troupe/observability/log_context.hpp"
 
 namespace troupe::http {
 
@@ -15,12 +16,17 @@ using shared_responder = std::shared_ptr<responder>;
 
 /// Serves a request from a short-lived actor, so an io thread never waits on one:
 /// `fn(self, res)` runs inside a fresh actor, which lives while it awaits responses
-/// and then ends. If it ends without answering, the responder answers 500.
+/// and then ends. If it ends without answering, the responder answers 500. Lines
+/// logged while `fn` runs carry `log` (the request's ids).
 template <class F>
-void serve_from_actor(caf::actor_system& sys, responder res, F fn) {
+void serve_from_actor(caf::actor_system& sys, responder res, F fn,
+                      observability::log_context log = {}) {
   auto shared = std::make_shared<responder>(std::move(res));
   sys.spawn(
-      [shared, fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self, shared); });
+      [shared, fn = std::move(fn), log = std::move(log)](caf::event_based_actor* self) mutable {
+        observability::log_scope scope{log};
+        fn(self, shared);
+      });
 }
 
 } // namespace troupe::http

@@ -7,6 +7,7 @@
 
 #include "troupe/http/message.hpp"
 #include "troupe/http/responder.hpp"
+#include "troupe/http/trace.hpp"
 
 namespace troupe::http {
 
@@ -18,6 +19,8 @@ struct request_context {
   std::unordered_map<std::string, std::string> params;
   /// The matched pattern, e.g. "/v1/users/{id}" ("unmatched" when none).
   std::string route;
+  /// The request id and trace context, echoed in the response headers.
+  trace_info trace;
 
   /// Returns the path parameter `name`, or an empty view if the pattern has none by that name.
   std::string_view param(const std::string& name) const {

@@ -64,7 +64,7 @@ public:
   void dispatch(request req, responder res) const;
 
   /// Like `dispatch`, but with a lookup the caller already did (it wanted the route label).
-  void dispatch(route_match m, request req, responder res) const;
+  void dispatch(route_match m, request req, responder res, trace_info trace = {}) const;
 
   /// Returns (METHOD, pattern) of every route, sorted by pattern then method.
   std::vector<std::pair<std::string, std::string>> routes() const;
