@@ -130,18 +130,29 @@ void hash_then(const api_ptr& api, caf::event_based_actor* self, http::shared_re
       });
 }
 
+/// Returns the first problem (400/415) among parsed parts of a request, if any.
+template <class... Parts>
+std::optional<http::response> first_problem(Parts&... parts) {
+  std::optional<http::response> found;
+  auto check = [&found](auto& part) {
+    if (auto* problem = std::get_if<http::response>(&part); problem && !found)
+      found = std::move(*problem);
+  };
+  (check(parts), ...);
+  return found;
+}
+
 void register_user(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
   auto body = http::read_json_object(ctx.req);
-  if (auto* problem = std::get_if<http::response>(&body))
+  if (auto problem = first_problem(body))
     return res(std::move(*problem));
   auto& json = std::get<nlohmann::json>(body);
   auto email = http::required_string(json, "email", 3, max_email);
   auto password = http::required_string(json, "password", min_password, max_password);
   auto name = http::required_string(json, "display_name", 1, max_display_name);
-  for (auto* field : {&email, &password, &name})
-    if (auto* problem = std::get_if<http::response>(field))
-      return res(std::move(*problem));
+  if (auto problem = first_problem(email, password, name))
+    return res(std::move(*problem));
   user_record rec;
   rec.id = random_uuid();
   rec.email = normalise_email(std::get<std::string>(email));
@@ -174,14 +185,13 @@ const std::string& decoy_hash() {
 void login(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
   auto body = http::read_json_object(ctx.req);
-  if (auto* problem = std::get_if<http::response>(&body))
+  if (auto problem = first_problem(body))
     return res(std::move(*problem));
   auto& json = std::get<nlohmann::json>(body);
   auto email = http::required_string(json, "email", 1, max_email);
   auto password = http::required_string(json, "password", 1, max_password);
-  for (auto* field : {&email, &password})
-    if (auto* problem = std::get_if<http::response>(field))
-      return res(std::move(*problem));
+  if (auto problem = first_problem(email, password))
+    return res(std::move(*problem));
   http::serve_from_actor(
       *api->system, std::move(res),
       [api, instance, email = normalise_email(std::get<std::string>(email)),
@@ -251,14 +261,13 @@ void get_user(const api_ptr& api, http::request_context ctx, http::responder res
 void patch_user(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
   auto body = http::read_json_object(ctx.req);
-  if (auto* problem = std::get_if<http::response>(&body))
+  if (auto problem = first_problem(body))
     return res(std::move(*problem));
   auto& json = std::get<nlohmann::json>(body);
   auto name = http::optional_string(json, "display_name", 1, max_display_name);
   auto password = http::optional_string(json, "password", min_password, max_password);
-  for (auto* field : {&name, &password})
-    if (auto* problem = std::get_if<http::response>(field))
-      return res(std::move(*problem));
+  if (auto problem = first_problem(name, password))
+    return res(std::move(*problem));
   auto new_name = std::get<std::optional<std::string>>(name);
   auto new_password = std::get<std::optional<std::string>>(password);
   if (!new_name && !new_password)
