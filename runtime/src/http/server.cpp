@@ -167,8 +167,7 @@ server::start(server_config cfg, std::shared_ptr<router> routes,
   } catch (const std::system_error& e) {
     return make_error(errc::io_failure, std::string{"cannot start http io threads: "} + e.what());
   }
-  spdlog::info("http: listening on {} with {} io thread(s)", format_address(p.host, p.port),
-               threads);
+  spdlog::debug("http: bound {} with {} io thread(s)", format_address(p.host, p.port), threads);
   return result;
 }
 
