@@ -5,7 +5,7 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       g++ cmake ninja-build pkg-config libcaf-dev libboost-dev libspdlog-dev libfmt-dev \
-      nlohmann-json3-dev libcli11-dev libssl-dev >/dev/null
+      nlohmann-json3-dev libcli11-dev libssl-dev libpqxx-dev libsodium-dev >/dev/null
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -14,7 +14,8 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 
 FROM ${BASE}
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libcaf-core0.17 libcaf-io0.17 libspdlog1.10 libfmt9 libssl3 >/dev/null \
+      libcaf-core0.17 libcaf-io0.17 libspdlog1.10 libfmt9 libssl3 libpqxx-6.4 libpq5 \
+      libsodium23 >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 troupe
 COPY --from=build /build/nodes/troupe-node/troupe-node /usr/local/bin/troupe-node
