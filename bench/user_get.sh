@@ -9,14 +9,16 @@ cd "$(dirname "$0")/.."
 runs="${1:-3}"; secs="${2:-10}"; conns="${3:-32}"
 source scripts/lib.sh
 troupe_install "${TROUPE_PACKAGES[@]}" wrk
-troupe_build build-bench -DCMAKE_BUILD_TYPE=Release -DTROUPE_BUILD_TESTS=OFF >/dev/null
+# The default build (RelWithDebInfo: -O2) serves both sides alike.
+[ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
+cmake --build build --target troupe-node baseline_http_server -- -j"$(nproc)" >/dev/null
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
 # Troupe: one node, memory store (the entity serves from its state once active).
-build-bench/nodes/troupe-node/troupe-node --http-host 127.0.0.1 --http-port 0 --log-level warn \
+build/nodes/troupe-node/troupe-node --http-host 127.0.0.1 --http-port 0 --log-level info \
   --jwt-secret "bench-secret-bench-secret-bench-secret" --actor-threads 1 2>"$work/node.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$work/node.log" 2>/dev/null && break; sleep 0.1; done
@@ -29,7 +31,7 @@ token=$(curl -sf -X POST "http://127.0.0.1:$node_port/v1/auth/login" -H 'Content
 curl -sf "http://127.0.0.1:$node_port/v1/users/$id" -H "Authorization: Bearer $token" >"$work/body.json"
 
 # Baseline: the same bytes from the least possible server.
-build-bench/bench/baseline_http_server "$work/body.json" 1 >"$work/base.port" &
+build/bench/baseline_http_server "$work/body.json" 1 >"$work/base.port" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/base.port" ] && break; sleep 0.1; done
 base_port=$(cat "$work/base.port")
