@@ -12,6 +12,7 @@
 #include "troupe/http/server.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/ops/routes.hpp"
+#include "troupe/placement/directory.hpp"
 #include "troupe/placement/region.hpp"
 #include "troupe/store/database.hpp"
 #include "troupe/supervision/name_registry.hpp"
@@ -72,8 +73,10 @@ void add_ops(const node_context& ctx) {
   });
 }
 
-std::shared_ptr<const user::user_api> user_api(const node_context& ctx) {
+std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
+                                               std::shared_ptr<placement::directory> users) {
   auto api = std::make_shared<user::user_api>();
+  api->directory = std::move(users);
   api->system = ctx.system;
   api->names = ctx.names;
   api->repo = ctx.users;
@@ -122,16 +125,17 @@ void stop_services(node_context& ctx) {
 
 supervision::supervisor_spec root_spec(const node_context& ctx) {
   add_ops(ctx);
-  auto users = user_api(ctx);
+  auto directory = std::make_shared<placement::directory>();
+  auto users = user_api(ctx, directory);
   user::add_user_routes(*ctx.routes, users);
   supervision::supervisor_spec spec;
   spec.name = "root";
   spec.strategy = supervision::restart_strategy::one_for_one;
   spec.names = ctx.names;
   spec.metrics = ctx.metrics;
-  spec.children.push_back(placement::region_child(
-      user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle}),
-      ctx.metrics));
+  auto kind = user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle});
+  kind.published = directory;
+  spec.children.push_back(placement::region_child(std::move(kind), ctx.metrics));
   if (!ctx.options.admin_email.empty())
     spec.children.push_back(
         user::admin_bootstrap_child(users, ctx.options.admin_email, ctx.options.admin_password));

@@ -114,7 +114,7 @@ void ask_user(const api_ptr& api, caf::event_based_actor* self, http::shared_res
           out.set(boost::beast::http::field::location, "/v1/users/" + id);
         (*res)(std::move(out));
       },
-      fail_with(res, instance));
+      fail_with(res, instance), 3, api->directory);
 }
 
 /// Runs Argon2id on the blocking pool, then `next(hash)` inside `self`.
@@ -301,7 +301,7 @@ void delete_user(const api_ptr& api, http::request_context ctx, http::responder 
         placement::ask(
             self, *region, id, api->request_timeout, std::make_tuple(remove_atom::value),
             [res](bool) { (*res)(http::text_response(status::no_content, {}, "text/plain")); },
-            fail_with(res, instance));
+            fail_with(res, instance), 3, api->directory);
       });
 }
 

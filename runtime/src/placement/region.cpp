@@ -10,6 +10,7 @@
 
 #include "troupe/core/error.hpp"
 #include "troupe/observability/metrics.hpp"
+#include "troupe/placement/directory.hpp"
 
 namespace troupe::placement {
 
@@ -56,6 +57,8 @@ public:
   const char* name() const override { return "troupe.region"; }
 
   caf::behavior make_behavior() override {
+    if (kind_.published)
+      kind_.published->clear(); // entries of an earlier incarnation are all dead
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     set_exit_handler([this](caf::exit_msg& msg) { on_exit_request(msg); });
     return {
@@ -76,6 +79,8 @@ public:
     for (auto& [key, slot] : entities_)
       caf::anon_send_exit(slot.handle, caf::exit_reason::kill);
     entities_.clear();
+    if (kind_.published)
+      kind_.published->clear();
     set_active();
   }
 
@@ -108,6 +113,8 @@ private:
     monitor(handle);
     keys_.emplace(handle.address(), key);
     entities_[key].handle = handle;
+    if (kind_.published)
+      kind_.published->set(key, handle);
     if (metrics_.activations)
       metrics_.activations->inc();
     set_active();
@@ -121,6 +128,8 @@ private:
         i->second.handle.address() != current_sender())
       return;
     i->second.passivating = true;
+    if (kind_.published)
+      kind_.published->erase(key, i->second.handle);
     send_exit(i->second.handle, caf::exit_reason::user_shutdown);
     if (metrics_.passivations)
       metrics_.passivations->inc();
@@ -137,6 +146,8 @@ private:
       return;
     auto waiting = std::move(i->second.waiting);
     bool planned = i->second.passivating || stopping_;
+    if (kind_.published)
+      kind_.published->erase(key, i->second.handle);
     entities_.erase(i);
     if (!planned && msg.reason && msg.reason != caf::exit_reason::normal) {
       spdlog::warn("{} {} failed: {}; the next message activates it again", kind_.name, key,

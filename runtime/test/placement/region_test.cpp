@@ -3,6 +3,7 @@
 
 #include "fixture.hpp"
 #include "troupe/placement/ask.hpp"
+#include "troupe/placement/directory.hpp"
 #include "troupe/placement/region.hpp"
 
 namespace troupe::placement {
@@ -17,6 +18,7 @@ protected:
   region_test() {
     kind_.name = "thing";
     kind_.idle_timeout = 2min;
+    kind_.published = directory_;
     kind_.activate = [this](caf::event_based_actor* self, const entity_context& ctx) {
       log_->events.push_back("start " + ctx.key());
       self->attach_functor([log = log_, key = ctx.key()] { log->events.push_back("stop " + key); });
@@ -44,13 +46,14 @@ protected:
   }
 
   /// Asks entity `key` for ping through ask(); returns the reply or the error text.
-  std::shared_ptr<std::string> ask_ping(const std::string& key) {
+  std::shared_ptr<std::string> ask_ping(const std::string& key,
+                                        std::shared_ptr<const directory> known = nullptr) {
     auto out = std::make_shared<std::string>();
     keep(sys_ref().spawn([=, region = region_](caf::event_based_actor* self) {
       ask(
           self, region, key, 10s, std::make_tuple(ping_atom::value),
           [=](const std::string& reply) { *out = reply; },
-          [=](const caf::error& err) { *out = "error: " + describe(err); });
+          [=](const caf::error& err) { *out = "error: " + describe(err); }, 3, known);
     }));
     return out;
   }
@@ -59,6 +62,7 @@ protected:
     return metrics_->gauges("troupe_entities_active", "", {"kind"}).with({"thing"}).value();
   }
 
+  std::shared_ptr<directory> directory_ = std::make_shared<directory>();
   entity_kind kind_;
   caf::actor region_;
 };
@@ -146,6 +150,31 @@ TEST_F(region_test, a_resolve_during_passivation_waits_for_the_old_activation_to
   sched_ref().run_once(); // region marks it passivating and sends the exit
   auto second = resolve("k1");
   EXPECT_NE(second, first);
+  EXPECT_EQ(log_->take(), (std::vector<std::string>{"stop k1", "start k1"}));
+}
+
+TEST_F(region_test, the_directory_lists_exactly_the_live_activations) {
+  auto first = resolve("k1");
+  EXPECT_EQ(directory_->find("k1"), first);
+  advance(kind_.idle_timeout);
+  EXPECT_FALSE(directory_->find("k1")) << "still listed after passivation";
+  auto reply = ask_ping("k1", directory_);
+  run();
+  EXPECT_EQ(*reply, "pong k1");
+  EXPECT_TRUE(directory_->find("k1"));
+}
+
+TEST_F(region_test, a_stale_directory_entry_falls_back_to_the_region) {
+  auto first = resolve("k1");
+  log_->take();
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  // A directory that has not caught up still names the dead activation.
+  auto stale = std::make_shared<directory>();
+  stale->set("k1", first);
+  run();
+  auto reply = ask_ping("k1", stale);
+  run();
+  EXPECT_EQ(*reply, "pong k1");
   EXPECT_EQ(log_->take(), (std::vector<std::string>{"stop k1", "start k1"}));
 }
 

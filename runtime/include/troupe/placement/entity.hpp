@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -12,6 +13,8 @@
 #include <caf/timespan.hpp>
 
 namespace troupe::placement {
+
+class directory;
 
 /// Asks a region for the live activation of a key: `(resolve_atom, key) -> caf::actor`.
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
@@ -58,6 +61,8 @@ struct entity_kind {
   caf::timespan idle_timeout = std::chrono::minutes(2);
   /// Time the region gives its activations to stop at shutdown before killing them.
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
+  /// Where the region publishes its activations for callers on this node; optional.
+  std::shared_ptr<directory> published;
 };
 
 } // namespace troupe::placement

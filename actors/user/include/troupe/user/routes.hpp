@@ -19,6 +19,10 @@ namespace troupe::http {
 class router;
 } // namespace troupe::http
 
+namespace troupe::placement {
+class directory;
+} // namespace troupe::placement
+
 namespace troupe::supervision {
 class name_registry;
 } // namespace troupe::supervision
@@ -37,6 +41,8 @@ struct user_api {
   std::shared_ptr<blocking_pool> hashing;
   /// Issues and checks access tokens.
   std::shared_ptr<auth::jwt_codec> tokens;
+  /// The user region's published activations, to skip the resolve hop; optional.
+  std::shared_ptr<const placement::directory> directory;
   /// Bound on each request to an entity.
   caf::timespan request_timeout = std::chrono::seconds(5);
 };
