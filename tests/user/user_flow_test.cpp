@@ -146,6 +146,12 @@ TEST_F(user_flow, owners_and_admins_only) {
                              json{{"display_name", "x"}}.dump(), auth_a),
                  403);
   expect_problem(node_->send("DELETE", "/v1/users/" + b["id"].get<std::string>(), "", auth_a), 403);
+  // The admin is ensured in the background after start; give it a bounded moment.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (post("/v1/auth/login", {{"email", "root@example.org"}, {"password", "admin-password-1"}})
+                 .status != 200 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
   auto admin = login("root@example.org", "admin-password-1");
   auto seen = node_->get("/v1/users/" + b["id"].get<std::string>(), admin);
   EXPECT_EQ(seen.status, 200) << seen.body;
