@@ -74,9 +74,11 @@ void add_ops(const node_context& ctx) {
 }
 
 std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
-                                               std::shared_ptr<placement::directory> users) {
+                                               std::shared_ptr<placement::directory> users,
+                                               std::shared_ptr<user::user_snapshots> copies) {
   auto api = std::make_shared<user::user_api>();
   api->directory = std::move(users);
+  api->snapshots = std::move(copies);
   api->system = ctx.system;
   api->names = ctx.names;
   api->repo = ctx.users;
@@ -126,14 +128,16 @@ void stop_services(node_context& ctx) {
 supervision::supervisor_spec root_spec(const node_context& ctx) {
   add_ops(ctx);
   auto directory = std::make_shared<placement::directory>();
-  auto users = user_api(ctx, directory);
+  auto copies = std::make_shared<user::user_snapshots>();
+  auto users = user_api(ctx, directory, copies);
   user::add_user_routes(*ctx.routes, users);
   supervision::supervisor_spec spec;
   spec.name = "root";
   spec.strategy = supervision::restart_strategy::one_for_one;
   spec.names = ctx.names;
   spec.metrics = ctx.metrics;
-  auto kind = user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle});
+  auto kind =
+      user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies);
   kind.published = directory;
   spec.children.push_back(placement::region_child(std::move(kind), ctx.metrics));
   if (!ctx.options.admin_email.empty())

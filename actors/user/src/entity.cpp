@@ -31,12 +31,14 @@ int64_t now_ms() {
 class user_activation : public std::enable_shared_from_this<user_activation> {
 public:
   user_activation(caf::event_based_actor* self, placement::entity_context ctx,
-                  std::shared_ptr<user_repository> repo)
-      : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)) {}
+                  std::shared_ptr<user_repository> repo, std::shared_ptr<user_snapshots> board)
+      : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)), board_(std::move(board)) {}
 
   /// Loads first; messages that arrive meanwhile wait in the mailbox.
   caf::behavior start() {
     auto me = shared_from_this();
+    // Whatever ends this activation, its copy must not outlive it.
+    self_->attach_functor([me] { me->withdraw(); });
     self_->set_default_handler(caf::skip);
     self_->send(self_, load_atom::value);
     return ctx_.serve(self_, caf::message_handler{[me](load_atom) { me->load(); }});
@@ -47,7 +49,7 @@ private:
     auto me = shared_from_this();
     repo_->load(self_, ctx_.key(), [me](caf::expected<user_record> loaded) {
       if (loaded)
-        me->state_ = std::move(*loaded);
+        me->set_state(std::move(*loaded));
       else if (!is(loaded.error(), errc::no_such_record))
         return me->fail(loaded.error());
       me->serve();
@@ -106,7 +108,7 @@ private:
     auto me = shared_from_this();
     start([me, promise](caf::expected<user_record> stored) mutable {
       if (stored)
-        me->state_ = *stored;
+        me->set_state(*stored);
       else if (is(stored.error(), errc::version_conflict))
         me->passivate();
       settle(promise, std::move(stored));
@@ -124,7 +126,7 @@ private:
     repo_->remove(self_, state_->id, state_->version,
                   [me, promise](caf::expected<bool> removed) mutable {
                     if (removed)
-                      me->state_.reset();
+                      me->set_state(std::nullopt);
                     me->passivate();
                     settle(promise, std::move(removed));
                     me->release();
@@ -147,11 +149,32 @@ private:
     }
   }
 
-  void passivate() { self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key()); }
+  // Publishes before the caller hears of the change, so it reads its own write.
+  void set_state(std::optional<user_record> next) {
+    state_ = std::move(next);
+    withdraw();
+    if (board_ && state_) {
+      published_ = std::make_shared<const user_record>(*state_);
+      board_->publish(ctx_.key(), published_);
+    }
+  }
+
+  void withdraw() {
+    if (board_ && published_)
+      board_->withdraw(ctx_.key(), published_);
+    published_ = nullptr;
+  }
+
+  void passivate() {
+    withdraw(); // a passivating activation no longer speaks for the key
+    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
+  }
 
   caf::event_based_actor* self_;
   placement::entity_context ctx_;
   std::shared_ptr<user_repository> repo_;
+  std::shared_ptr<user_snapshots> board_;
+  std::shared_ptr<const user_record> published_;
   std::optional<user_record> state_;
   int held_ = 0;
 };
@@ -159,12 +182,14 @@ private:
 } // namespace
 
 placement::entity_kind user_entity_kind(std::shared_ptr<user_repository> repo,
-                                        caf::timespan idle_timeout) {
+                                        caf::timespan idle_timeout,
+                                        std::shared_ptr<user_snapshots> board) {
   placement::entity_kind kind;
   kind.name = entity_kind_name;
   kind.idle_timeout = idle_timeout;
-  kind.activate = [repo](caf::event_based_actor* self, const placement::entity_context& ctx) {
-    return std::make_shared<user_activation>(self, ctx, repo)->start();
+  kind.activate = [repo, board](caf::event_based_actor* self,
+                                const placement::entity_context& ctx) {
+    return std::make_shared<user_activation>(self, ctx, repo, board)->start();
   };
   return kind;
 }

@@ -23,6 +23,7 @@
 #include "troupe/http/router.hpp"
 #include "troupe/placement/ask.hpp"
 #include "troupe/supervision/name_registry.hpp"
+#include "troupe/user/entity.hpp"
 
 namespace troupe::user {
 
@@ -226,36 +227,56 @@ void login(const api_ptr& api, http::request_context ctx, http::responder res) {
       ctx.trace.log());
 }
 
-/// Authenticates, checks "owner or admin" for `id`, then runs `then(self, res)`.
-template <class Then>
-void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, http::responder res,
-                       std::string id, Then then) {
-  auto claims = authenticate(*api, ctx.req);
+/// The user id a request may act on (the token's own for an empty `id`), or the
+/// 401/403/404 to send instead.
+std::variant<std::string, http::response>
+authorize(const user_api& api, const http::request_context& ctx, std::string id) {
+  auto claims = authenticate(api, ctx.req);
   if (auto* problem = std::get_if<http::response>(&claims))
-    return res(std::move(*problem));
+    return std::move(*problem);
   auto& who = std::get<auth::jwt_claims>(claims);
   if (id.empty())
     id = who.subject;
   if (!is_uuid(id))
-    return res(http::problem_from_error(make_error(errc::no_such_record, "no such user"),
-                                        std::string{ctx.req.target()}));
+    return http::problem_from_error(make_error(errc::no_such_record, "no such user"),
+                                    std::string{ctx.req.target()});
   if (who.subject != id && who.role != "admin")
-    return res(http::problem_from_error(
+    return http::problem_from_error(
         make_error(errc::forbidden, "only the user or an admin may do this"),
-        std::string{ctx.req.target()}));
+        std::string{ctx.req.target()});
+  return id;
+}
+
+/// Authorizes like `authorize`, then runs `then(self, res, id)` in a bridging actor.
+template <class Then>
+void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, http::responder res,
+                       std::string id, Then then) {
+  auto allowed = authorize(*api, ctx, std::move(id));
+  if (auto* problem = std::get_if<http::response>(&allowed))
+    return res(std::move(*problem));
   http::serve_from_actor(
       *api->system, std::move(res),
-      [then, id](caf::event_based_actor* self, http::shared_responder res) { then(self, res, id); },
+      [then, id = std::get<std::string>(allowed)](
+          caf::event_based_actor* self, http::shared_responder res) { then(self, res, id); },
       ctx.trace.log());
 }
 
 void get_user(const api_ptr& api, http::request_context ctx, http::responder res, std::string id) {
   auto instance = std::string{ctx.req.target()};
-  as_owner_or_admin(api, ctx, std::move(res), std::move(id),
-                    [api, instance](caf::event_based_actor* self, http::shared_responder res,
-                                    const std::string& id) {
-                      ask_user(api, self, res, instance, id, status::ok, fetch_atom::value);
-                    });
+  auto allowed = authorize(*api, ctx, std::move(id));
+  if (auto* problem = std::get_if<http::response>(&allowed))
+    return res(std::move(*problem));
+  auto& user_id = std::get<std::string>(allowed);
+  // An activation on this node published its committed state: answer right here.
+  if (api->snapshots)
+    if (auto copy = api->snapshots->find(user_id))
+      return res(http::json_response(status::ok, to_json(*copy)));
+  http::serve_from_actor(
+      *api->system, std::move(res),
+      [api, instance, user_id](caf::event_based_actor* self, http::shared_responder res) {
+        ask_user(api, self, res, instance, user_id, status::ok, fetch_atom::value);
+      },
+      ctx.trace.log());
 }
 
 void patch_user(const api_ptr& api, http::request_context ctx, http::responder res) {

@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 class user_entity_test : public supervision::test::supervision_test {
 protected:
   user_entity_test() {
-    region_ = placement::spawn_region(sys_ref(), user_entity_kind(repo_, 2min), metrics_);
+    region_ = placement::spawn_region(sys_ref(), user_entity_kind(repo_, 2min, board_), metrics_);
     keep(region_);
     run();
   }
@@ -41,6 +41,7 @@ protected:
   }
 
   std::shared_ptr<user_repository> repo_ = make_memory_user_repository();
+  std::shared_ptr<user_snapshots> board_ = std::make_shared<user_snapshots>();
   caf::actor region_;
 };
 
@@ -128,6 +129,51 @@ TEST_F(user_entity_test, remove_deletes_and_the_user_is_gone) {
   ASSERT_FALSE(fetched);
   EXPECT_TRUE(is(fetched.error(), errc::no_such_record));
   EXPECT_TRUE(ask("u3", create_atom::value, alice())) << "the email is free again";
+}
+
+TEST_F(user_entity_test, the_published_copy_follows_every_committed_change) {
+  EXPECT_FALSE(board_->find("u1"));
+  ASSERT_TRUE(ask("u1", create_atom::value, alice()));
+  ASSERT_TRUE(board_->find("u1"));
+  EXPECT_EQ(board_->find("u1")->version, 1u);
+  user_patch patch;
+  patch.set_display_name = true;
+  patch.display_name = "Renamed";
+  ASSERT_TRUE(ask("u1", update_atom::value, patch));
+  EXPECT_EQ(board_->find("u1")->display_name, "Renamed");
+  EXPECT_EQ(board_->find("u1")->version, 2u);
+}
+
+TEST_F(user_entity_test, the_copy_is_withdrawn_when_the_activation_passivates) {
+  ASSERT_TRUE(ask("u1", create_atom::value, alice()));
+  advance(2min);
+  EXPECT_FALSE(board_->find("u1"));
+  ASSERT_TRUE(ask("u1", fetch_atom::value));
+  EXPECT_TRUE(board_->find("u1")) << "a fresh activation publishes what it loaded";
+}
+
+TEST_F(user_entity_test, no_copy_survives_a_conflict_or_a_removal) {
+  ASSERT_TRUE(ask("u1", create_atom::value, alice()));
+  auto stored = alice();
+  stored.id = "u1";
+  stored.version = 1;
+  keep(sys_ref().spawn([=, repo = repo_](caf::event_based_actor* self) {
+    repo->update(self, stored, [](caf::expected<user_record>) {});
+  }));
+  run();
+  user_patch patch;
+  patch.set_display_name = true;
+  patch.display_name = "Mine";
+  ASSERT_FALSE(ask("u1", update_atom::value, patch));
+  EXPECT_FALSE(board_->find("u1")) << "a stale activation's copy stayed readable";
+  ASSERT_TRUE(ask("u1", fetch_atom::value));
+  keep(sys_ref().spawn([=, region = region_](caf::event_based_actor* self) {
+    placement::ask(
+        self, region, "u1", 5s, std::make_tuple(remove_atom::value), [](bool) {},
+        [](const caf::error&) {});
+  }));
+  run();
+  EXPECT_FALSE(board_->find("u1"));
 }
 
 } // namespace

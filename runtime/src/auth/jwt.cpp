@@ -2,7 +2,10 @@
 
 #include <array>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
@@ -96,7 +99,8 @@ caf::expected<jwt_codec> jwt_codec::make(jwt_config cfg) {
   return jwt_codec{std::move(cfg)};
 }
 
-jwt_codec::jwt_codec(jwt_config cfg) : cfg_(std::move(cfg)) {}
+jwt_codec::jwt_codec(jwt_config cfg)
+    : cfg_(std::move(cfg)), verified_(std::make_shared<verified>()) {}
 
 std::chrono::seconds jwt_codec::ttl() const {
   return cfg_.ttl;
@@ -121,8 +125,54 @@ std::string jwt_codec::sign(const std::string& subject, const std::string& role,
   return token;
 }
 
+// Exact token bytes -> claims of tokens that passed every check. Bounded: it is
+// emptied when full rather than evicting one by one, which costs one re-verify each.
+struct jwt_codec::verified {
+  static constexpr size_t capacity = 4096;
+  std::shared_mutex mtx;
+  std::unordered_map<std::string, jwt_claims> tokens;
+};
+
 caf::expected<jwt_claims> jwt_codec::verify(std::string_view token,
                                             std::chrono::system_clock::time_point now) const {
+  if (verified_) {
+    std::optional<jwt_claims> known;
+    {
+      std::shared_lock guard{verified_->mtx};
+      if (auto i = verified_->tokens.find(std::string{token}); i != verified_->tokens.end())
+        known = i->second;
+    }
+    if (known) {
+      if (auto err = check_times(*known, now))
+        return err;
+      return *known;
+    }
+  }
+  auto claims = verify_fully(token, now);
+  if (claims && verified_) {
+    std::unique_lock guard{verified_->mtx};
+    if (verified_->tokens.size() >= verified::capacity)
+      verified_->tokens.clear();
+    verified_->tokens.emplace(std::string{token}, *claims);
+  }
+  return claims;
+}
+
+caf::error jwt_codec::check_times(const jwt_claims& claims,
+                                  std::chrono::system_clock::time_point now) const {
+  auto t = seconds_since_epoch(now);
+  auto leeway = cfg_.leeway.count();
+  // `exp` is the first second the token is invalid (RFC 7519 §4.1.4); comparing against
+  // `t -/+ leeway` instead of adding to the claims keeps huge claims from overflowing.
+  if (claims.expires_at <= t - leeway)
+    return reject("token expired");
+  if (claims.issued_at > t + leeway)
+    return reject("token issued in the future");
+  return caf::none;
+}
+
+caf::expected<jwt_claims> jwt_codec::verify_fully(std::string_view token,
+                                                  std::chrono::system_clock::time_point now) const {
   if (cfg_.secret.empty())
     return reject("no token secret is configured");
   if (token.size() > max_token_size)
@@ -158,15 +208,10 @@ caf::expected<jwt_claims> jwt_codec::verify(std::string_view token,
     return reject("token claims missing or of the wrong type");
   if (*iss != cfg_.issuer)
     return reject("token issued by someone else");
-  auto t = seconds_since_epoch(now);
-  auto leeway = cfg_.leeway.count();
-  // `exp` is the first second the token is invalid (RFC 7519 §4.1.4); comparing against
-  // `t -/+ leeway` instead of adding to the claims keeps huge claims from overflowing.
-  if (*exp <= t - leeway)
-    return reject("token expired");
-  if (*iat > t + leeway)
-    return reject("token issued in the future");
-  return jwt_claims{std::move(*sub), std::move(*role), *iat, *exp};
+  jwt_claims claims{std::move(*sub), std::move(*role), *iat, *exp};
+  if (auto err = check_times(claims, now))
+    return err;
+  return claims;
 }
 
 } // namespace troupe::auth

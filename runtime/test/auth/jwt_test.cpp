@@ -120,6 +120,20 @@ TEST(auth_jwt, tampering_is_detected) {
   expect_unauthenticated(c.verify(token.substr(0, dot2 + 1), t0));
 }
 
+TEST(auth_jwt, a_remembered_token_is_still_checked_for_time_and_exact_bytes) {
+  auto c = codec();
+  auto token = c.sign("u1", "user", t0);
+  ASSERT_TRUE(c.verify(token, t0)); // now remembered
+  auto bad_sig = token;
+  bad_sig.back() = bad_sig.back() == 'A' ? 'B' : 'A';
+  expect_unauthenticated(c.verify(bad_sig, t0));
+  expect_unauthenticated(c.verify(token + "x", t0));
+  EXPECT_TRUE(c.verify(token, t0 + 900s + 29s));
+  expect_unauthenticated(c.verify(token, t0 + 900s + 30s));
+  jwt_codec other{jwt_config{"another-secret-that-is-long-enough!", 900s, 30s, "troupe"}};
+  expect_unauthenticated(other.verify(token, t0)); // codecs share nothing
+}
+
 TEST(auth_jwt, wrong_secret_is_rejected) {
   auto other = jwt_codec{jwt_config{std::string(32, 'x')}};
   expect_unauthenticated(codec().verify(other.sign("u", "user", t0), t0));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,8 @@ public:
                    std::chrono::system_clock::time_point now) const;
 
   /// Returns the claims of a genuine, current token; `errc::unauthenticated` otherwise.
+  /// Tokens verified before are recognised by their exact bytes and only their
+  /// times are checked again, so a client reusing its token skips the HMAC and parse.
   caf::expected<jwt_claims> verify(std::string_view token,
                                    std::chrono::system_clock::time_point now) const;
 
@@ -57,7 +60,14 @@ public:
   std::chrono::seconds ttl() const;
 
 private:
+  struct verified;
+
+  caf::expected<jwt_claims> verify_fully(std::string_view token,
+                                         std::chrono::system_clock::time_point now) const;
+  caf::error check_times(const jwt_claims& claims, std::chrono::system_clock::time_point now) const;
+
   jwt_config cfg_;
+  std::shared_ptr<verified> verified_;
 };
 
 } // namespace troupe::auth

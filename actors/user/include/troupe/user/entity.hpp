@@ -3,9 +3,13 @@
 #include <memory>
 
 #include "troupe/placement/entity.hpp"
+#include "troupe/placement/snapshots.hpp"
 #include "troupe/user/repository.hpp"
 
 namespace troupe::user {
+
+/// Copies of the users active on this node, readable from any thread.
+using user_snapshots = placement::snapshots<user_record>;
 
 /// The user entity kind: one activation per user id, loaded from `repo` on
 /// activation, writing through it conditionally on the loaded version.
@@ -13,8 +17,10 @@ namespace troupe::user {
 /// Messages are handled one at a time, including their store round trip, so an
 /// activation never races itself. A version conflict means another writer got
 /// there first: the activation answers the conflict and passivates, and the next
-/// message loads the fresh state.
+/// message loads the fresh state. With a `board`, each activation publishes a copy
+/// of its state there for reads that need no message.
 placement::entity_kind user_entity_kind(std::shared_ptr<user_repository> repo,
-                                        caf::timespan idle_timeout);
+                                        caf::timespan idle_timeout,
+                                        std::shared_ptr<user_snapshots> board = nullptr);
 
 } // namespace troupe::user

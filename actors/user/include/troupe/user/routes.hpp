@@ -5,6 +5,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "troupe/placement/snapshots.hpp"
 #include "troupe/user/repository.hpp"
 
 namespace troupe {
@@ -43,6 +44,8 @@ struct user_api {
   std::shared_ptr<auth::jwt_codec> tokens;
   /// The user region's published activations, to skip the resolve hop; optional.
   std::shared_ptr<const placement::directory> directory;
+  /// Copies published by this node's user activations, to answer reads at once; optional.
+  std::shared_ptr<const placement::snapshots<user_record>> snapshots;
   /// Bound on each request to an entity.
   caf::timespan request_timeout = std::chrono::seconds(5);
 };

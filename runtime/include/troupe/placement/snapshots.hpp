@@ -1,0 +1,46 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+namespace troupe::placement {
+
+/// Immutable copies of entity state, published by the live activations of one node so
+/// that reads can be answered on the thread that received them, without a message.
+///
+/// An activation publishes after every committed change and before it answers the
+/// change, so a client that saw its write acknowledged reads it back; it withdraws
+/// its copy when it stops, passivates or loses a version conflict, so nothing is read
+/// from an activation that no longer owns the key.
+template <class T>
+class snapshots {
+public:
+  /// Returns the published copy for `key`, or null.
+  std::shared_ptr<const T> find(const std::string& key) const {
+    std::shared_lock guard{mtx_};
+    auto i = entries_.find(key);
+    return i == entries_.end() ? nullptr : i->second;
+  }
+
+  /// Publishes `copy` for `key`, replacing an earlier one.
+  void publish(const std::string& key, std::shared_ptr<const T> copy) {
+    std::unique_lock guard{mtx_};
+    entries_[key] = std::move(copy);
+  }
+
+  /// Withdraws the copy for `key` if it is still `copy` (a newer activation's stays).
+  void withdraw(const std::string& key, const std::shared_ptr<const T>& copy) {
+    std::unique_lock guard{mtx_};
+    if (auto i = entries_.find(key); i != entries_.end() && i->second == copy)
+      entries_.erase(i);
+  }
+
+private:
+  mutable std::shared_mutex mtx_;
+  std::unordered_map<std::string, std::shared_ptr<const T>> entries_;
+};
+
+} // namespace troupe::placement
