@@ -154,7 +154,9 @@ private:
     state_ = std::move(next);
     withdraw();
     if (board_ && state_) {
-      published_ = std::make_shared<const user_record>(*state_);
+      auto copy = std::make_shared<user_copy>();
+      copy->record = *state_;
+      published_ = std::move(copy);
       board_->publish(ctx_.key(), published_);
     }
   }
@@ -174,7 +176,7 @@ private:
   placement::entity_context ctx_;
   std::shared_ptr<user_repository> repo_;
   std::shared_ptr<user_snapshots> board_;
-  std::shared_ptr<const user_record> published_;
+  std::shared_ptr<const user_copy> published_;
   std::optional<user_record> state_;
   int held_ = 0;
 };

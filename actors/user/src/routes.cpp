@@ -269,8 +269,13 @@ void get_user(const api_ptr& api, http::request_context ctx, http::responder res
   auto& user_id = std::get<std::string>(allowed);
   // An activation on this node published its committed state: answer right here.
   if (api->snapshots)
-    if (auto copy = api->snapshots->find(user_id))
-      return res(http::json_response(status::ok, to_json(*copy)));
+    if (auto copy = api->snapshots->find(user_id)) {
+      std::call_once(copy->rendered, [&] {
+        copy->body =
+            to_json(copy->record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      });
+      return res(http::text_response(status::ok, copy->body, "application/json"));
+    }
   http::serve_from_actor(
       *api->system, std::move(res),
       [api, instance, user_id](caf::event_based_actor* self, http::shared_responder res) {

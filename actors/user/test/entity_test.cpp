@@ -135,13 +135,13 @@ TEST_F(user_entity_test, the_published_copy_follows_every_committed_change) {
   EXPECT_FALSE(board_->find("u1"));
   ASSERT_TRUE(ask("u1", create_atom::value, alice()));
   ASSERT_TRUE(board_->find("u1"));
-  EXPECT_EQ(board_->find("u1")->version, 1u);
+  EXPECT_EQ(board_->find("u1")->record.version, 1u);
   user_patch patch;
   patch.set_display_name = true;
   patch.display_name = "Renamed";
   ASSERT_TRUE(ask("u1", update_atom::value, patch));
-  EXPECT_EQ(board_->find("u1")->display_name, "Renamed");
-  EXPECT_EQ(board_->find("u1")->version, 2u);
+  EXPECT_EQ(board_->find("u1")->record.display_name, "Renamed");
+  EXPECT_EQ(board_->find("u1")->record.version, 2u);
 }
 
 TEST_F(user_entity_test, the_copy_is_withdrawn_when_the_activation_passivates) {

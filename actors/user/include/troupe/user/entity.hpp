@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "troupe/placement/entity.hpp"
 #include "troupe/placement/snapshots.hpp"
@@ -8,8 +10,19 @@
 
 namespace troupe::user {
 
+/// A committed user state as published for reads; its public JSON is rendered once,
+/// by the first reader, and shared by every later one.
+struct user_copy {
+  /// The committed state.
+  user_record record;
+  /// Guards the one rendering of `body`.
+  mutable std::once_flag rendered;
+  /// The public JSON of `record`, once rendered.
+  mutable std::string body;
+};
+
 /// Copies of the users active on this node, readable from any thread.
-using user_snapshots = placement::snapshots<user_record>;
+using user_snapshots = placement::snapshots<user_copy>;
 
 /// The user entity kind: one activation per user id, loaded from `repo` on
 /// activation, writing through it conditionally on the loaded version.

@@ -5,7 +5,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "troupe/placement/snapshots.hpp"
+#include "troupe/user/entity.hpp"
 #include "troupe/user/repository.hpp"
 
 namespace troupe {
@@ -45,7 +45,7 @@ struct user_api {
   /// The user region's published activations, to skip the resolve hop; optional.
   std::shared_ptr<const placement::directory> directory;
   /// Copies published by this node's user activations, to answer reads at once; optional.
-  std::shared_ptr<const placement::snapshots<user_record>> snapshots;
+  std::shared_ptr<const user_snapshots> snapshots;
   /// Bound on each request to an entity.
   caf::timespan request_timeout = std::chrono::seconds(5);
 };
