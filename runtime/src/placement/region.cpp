@@ -66,7 +66,6 @@ public:
           return resolve(key);
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
-        [this](count_atom) { return static_cast<uint64_t>(entities_.size()); },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);

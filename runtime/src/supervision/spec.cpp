@@ -1,6 +1,5 @@
 #include "troupe/supervision/spec.hpp"
 
-#include "troupe/core/error.hpp"
 #include "troupe/supervision/supervisor.hpp"
 
 namespace troupe::supervision {
@@ -30,14 +29,6 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart) {
     return spawn_supervisor(sys, spec);
   };
   return result;
-}
-
-caf::expected<restart_strategy> parse_strategy(const std::string& name) {
-  for (auto x : {restart_strategy::one_for_one, restart_strategy::one_for_all,
-                 restart_strategy::rest_for_one})
-    if (to_string(x) == name)
-      return x;
-  return make_error(errc::invalid_argument, "unknown supervision strategy '" + name + "'");
 }
 
 std::string to_string(restart_strategy x) {

@@ -20,8 +20,6 @@ class directory;
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 /// An idle entity asks its region to stop it: `(passivate_atom, key)`.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
-/// Asks a region how many activations it holds: `(count_atom) -> uint64_t`.
-using count_atom = caf::atom_constant<caf::atom("count")>;
 
 /// What an activation knows about itself.
 class entity_context {

@@ -111,9 +111,6 @@ caf::timespan stop_budget(const supervisor_spec& spec);
 /// Wraps `spec` as a child of kind supervisor whose shutdown timeout covers its whole subtree.
 child_spec supervisor_child(supervisor_spec spec, restart_type restart = restart_type::permanent);
 
-/// Parses "one_for_one", "one_for_all" or "rest_for_one".
-caf::expected<restart_strategy> parse_strategy(const std::string& name);
-
 /// Returns the stable name of `x`.
 std::string to_string(restart_strategy x);
 /// Returns the stable name of `x`.
