@@ -11,10 +11,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/server_state.hpp"
+#include "http/wire.hpp"
 
 namespace troupe::http {
 
@@ -24,14 +24,17 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-// Bytes asked for while waiting for the first byte of a request.
-constexpr size_t first_read_size = 4096;
+// Bytes asked for per read; most requests arrive whole in one.
+constexpr size_t read_size = 4096;
 
 // How long a closing connection keeps draining what the client still sends, so that our
 // last response is not destroyed by a reset triggered by unread data.
 constexpr std::chrono::milliseconds linger_limit{1000};
 
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Larger response buffers are released after their write rather than kept per connection.
+constexpr size_t kept_wire_capacity = 64 * 1024;
 
 // Unknown methods share one label so clients cannot blow up metric cardinality.
 std::string method_label(verb v) {
@@ -50,6 +53,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<server_state> state)
     : stream_(std::move(socket)), state_(std::move(state)), route_("unmatched"), method_("OTHER") {
+  if (auto* strand = stream_.get_executor().target<strand_type>())
+    strand_ = *strand;
   state_->metrics.track(1);
 }
 
@@ -71,58 +76,81 @@ void connection::close() noexcept {
 }
 
 void connection::await_request() {
-  if (buffer_.size() > 0) { // a pipelined request is already here
-    stream_.expires_after(state_->cfg.read_timeout);
-    read_header();
-    return;
-  }
-  if (!first_request_)
-    stream_.expires_after(state_->cfg.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(first_read_size),
-                          [self = shared_from_this()](error_code ec, size_t n) {
-                            if (ec) {
-                              self->finish(); // idle timeout, or the client went away
-                              return;
-                            }
-                            self->buffer_.commit(n);
-                            if (!self->first_request_)
-                              self->stream_.expires_after(self->state_->cfg.read_timeout);
-                            self->read_header();
-                          });
-}
-
-void connection::read_header() {
   parser_.emplace();
   parser_->header_limit(
       static_cast<uint32_t>(std::min<size_t>(state_->cfg.header_limit, UINT32_MAX)));
   parser_->body_limit(state_->cfg.body_limit);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](error_code ec, size_t) {
-                             if (ec || self->parser_->is_done()) {
-                               self->on_read(ec);
-                               return;
-                             }
-                             auto& req = self->parser_->get();
-                             auto expect = req.find(bhttp::field::expect);
-                             if (req.version() >= 11 && expect != req.end() &&
-                                 iequals(std_view(expect->value()), "100-continue")) {
-                               // The client waits for our go-ahead before sending the body.
-                               asio::async_write(self->stream_, asio::buffer(continue_response),
-                                                 [self](error_code wec, size_t) {
-                                                   if (wec)
-                                                     self->finish();
-                                                   else
-                                                     self->read_body();
-                                                 });
-                               return;
-                             }
-                             self->read_body();
-                           });
+  // Eager: a body that arrived with its header is parsed in the same call.
+  parser_->eager(true);
+  continue_sent_ = false;
+  request_started_ = buffer_.size() > 0; // a pipelined request is already here
+  if (request_started_)
+    stream_.expires_after(state_->cfg.read_timeout);
+  else if (!first_request_)
+    stream_.expires_after(state_->cfg.idle_timeout);
+  parse_buffered();
 }
 
-void connection::read_body() {
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
+void connection::parse_buffered() {
+  // The parser runs right here on what is buffered: a request that arrived whole (the
+  // usual case) costs one read and no further asynchronous steps.
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    error_code ec;
+    auto used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more)
+      break;
+    if (ec) {
+      on_read(ec);
+      return;
+    }
+  }
+  if (parser_->is_done()) {
+    on_read({});
+    return;
+  }
+  if (parser_->is_header_done() && !continue_sent_ && expects_continue()) {
+    // The client waits for our go-ahead before sending the body.
+    continue_sent_ = true;
+    asio::async_write(stream_, asio::buffer(continue_response),
+                      [self = shared_from_this()](error_code ec, size_t) {
+                        if (ec)
+                          self->finish();
+                        else
+                          self->read_more();
+                      });
+    return;
+  }
+  read_more();
+}
+
+bool connection::expects_continue() const {
+  auto& req = parser_->get();
+  auto expect = req.find(bhttp::field::expect);
+  return req.version() >= 11 && expect != req.end() &&
+         iequals(std_view(expect->value()), "100-continue");
+}
+
+void connection::read_more() {
+  // The parser bounds the header and the body; unparsed bytes are at most one header.
+  stream_.async_read_some(
+      buffer_.prepare(read_size), [self = shared_from_this()](error_code ec, size_t n) {
+        if (ec) {
+          // Idle timeout, reset, or the client left; mid-request it is the same to us.
+          if (ec != asio::error::eof && self->request_started_)
+            spdlog::debug("http: connection closed while reading: {}", ec.message());
+          self->finish();
+          return;
+        }
+        self->buffer_.commit(n);
+        if (!self->request_started_) {
+          self->request_started_ = true;
+          // From its first byte on, a request has read_timeout to arrive whole.
+          if (!self->first_request_)
+            self->stream_.expires_after(self->state_->cfg.read_timeout);
+        }
+        self->parse_buffered();
+      });
 }
 
 void connection::on_read(error_code ec) {
@@ -181,6 +209,12 @@ void connection::handle() {
 
 responder connection::make_responder(uint64_t seq) {
   return responder{[state = state_, weak = weak_from_this(), seq](response res) {
+    // An answer given on the connection's own strand (the handler answered at once) is
+    // written right away instead of taking another trip through the queue.
+    if (auto self = weak.lock(); self && self->strand_ && self->strand_->running_in_this_thread()) {
+      self->deliver(seq, std::move(res));
+      return;
+    }
     // Shared lock: many answers may be posted at once, but not while the server stops,
     // so nothing is ever posted to an io_context that is being torn down.
     std::shared_lock guard{state->gate};
@@ -216,9 +250,6 @@ void connection::write(response res, bool close_after) {
   try {
     res.version(version_);
     res.keep_alive(!close_after);
-    res.set(bhttp::field::server, "troupe");
-    res.set("x-request-id", trace_.request_id);
-    res.set("traceparent", trace_.traceparent());
     res.prepare_payload();
   } catch (const std::exception& e) {
     // prepare_payload rejects e.g. a body on a 204; the client still deserves an answer.
@@ -227,26 +258,33 @@ void connection::write(response res, bool close_after) {
                            "Internal Server Error", "the handler produced an invalid response");
     res.version(version_);
     res.keep_alive(!close_after);
-    res.set(bhttp::field::server, "troupe");
   }
-  out_ = std::move(res);
+  status_ = res.result_int();
+  wire_.clear();
+  append_head(res, wire_);
+  wire_.append("Server: troupe\r\nx-request-id: ")
+      .append(trace_.request_id)
+      .append("\r\ntraceparent: ");
+  trace_.append_traceparent(wire_);
+  wire_.append("\r\n\r\n").append(res.body());
   stream_.expires_after(state_->cfg.write_timeout);
-  bhttp::async_write(stream_, out_,
-                     [self = shared_from_this(), close_after](error_code ec, size_t) {
-                       self->on_write(ec, close_after);
-                     });
+  asio::async_write(stream_, asio::buffer(wire_),
+                    [self = shared_from_this(), close_after](error_code ec, size_t) {
+                      self->on_write(ec, close_after);
+                    });
 }
 
 void connection::on_write(error_code ec, bool close_after) {
   auto elapsed = std::chrono::duration<double>(clock::now() - started_).count();
-  state_->metrics.record(route_, method_, out_.result_int(), elapsed);
-  {
+  state_->metrics.record(route_, method_, status_, elapsed);
+  auto level = status_ >= 500 ? spdlog::level::warn : spdlog::level::debug;
+  if (spdlog::should_log(level)) {
     observability::log_scope scope{trace_.log()};
-    auto code = out_.result_int();
-    spdlog::log(code >= 500 ? spdlog::level::warn : spdlog::level::debug,
-                "http: {} {} -> {} in {:.1f} ms", method_, target_, code, elapsed * 1e3);
+    spdlog::log(level, "http: {} {} -> {} in {:.1f} ms", method_, target_, status_, elapsed * 1e3);
   }
-  out_ = {};
+  // The buffer is kept for the next response unless a large one inflated it.
+  if (wire_.capacity() > kept_wire_capacity)
+    wire_ = std::string{};
   if (ec) {
     spdlog::debug("http: cannot write a response: {}", ec.message());
     finish();
@@ -277,7 +315,7 @@ void connection::linger() {
         return;
       }
       auto& stream = self->stream_;
-      stream.async_read_some(self->buffer_.prepare(first_read_size), std::move(*this));
+      stream.async_read_some(self->buffer_.prepare(read_size), std::move(*this));
     }
   };
   drain{shared_from_this()}(error_code{}, 0);

@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -44,11 +46,13 @@ public:
 
 private:
   using clock = std::chrono::steady_clock;
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
   using error_code = boost::system::error_code;
 
   void await_request();
-  void read_header();
-  void read_body();
+  void parse_buffered();
+  bool expects_continue() const;
+  void read_more();
   void on_read(error_code ec);
   void handle();
   responder make_responder(uint64_t seq);
@@ -63,11 +67,18 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<server_state> state_;
-  response out_;
+  // The strand the socket runs on (known when the acceptor made one, as the server does).
+  std::optional<strand_type> strand_;
+  // The serialized response being written; its capacity is reused.
+  std::string wire_;
+  unsigned status_ = 0;
   // Each request gets a number so a stale or duplicate answer can be recognised and dropped.
   uint64_t seq_ = 0;
   bool awaiting_answer_ = false;
   bool first_request_ = true;
+  // Whether bytes of the current request have arrived (its read timeout is running).
+  bool request_started_ = false;
+  bool continue_sent_ = false;
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::string route_;

@@ -1,6 +1,8 @@
 #include "troupe/http/server.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <climits>
 #include <mutex>
 #include <shared_mutex>
 #include <system_error>
@@ -42,7 +44,10 @@ std::string format_address(const std::string& host, uint16_t port) {
 struct server::impl {
   impl(server_config cfg, std::shared_ptr<router> routes,
        std::shared_ptr<observability::registry> metrics)
-      : work(asio::make_work_guard(ioc)), acceptor(ioc), retry_timer(ioc),
+      // The hint is the thread count: with one io thread Asio skips its cross-thread
+      // wake-ups for work posted from that thread.
+      : ioc(static_cast<int>(std::min<size_t>(cfg.io_threads, INT_MAX))),
+        work(asio::make_work_guard(ioc)), acceptor(ioc), retry_timer(ioc),
         state(std::make_shared<server_state>(std::move(cfg), std::move(routes),
                                              std::move(metrics))) {}
 

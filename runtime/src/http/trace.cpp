@@ -42,7 +42,13 @@ std::string fast_hex(size_t bytes) {
 } // namespace
 
 std::string trace_info::traceparent() const {
-  return "00-" + trace_id + "-" + span_id + "-" + flags;
+  std::string out;
+  append_traceparent(out);
+  return out;
+}
+
+void trace_info::append_traceparent(std::string& out) const {
+  out.append("00-").append(trace_id).append(1, '-').append(span_id).append(1, '-').append(flags);
 }
 
 std::optional<traceparent_parts> parse_traceparent(std::string_view v) {

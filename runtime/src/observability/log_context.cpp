@@ -6,19 +6,21 @@ namespace troupe::observability {
 
 namespace {
 
+const log_context none;
+
 // Per thread: io threads and actor threads each run one piece of work at a time.
-thread_local log_context current;
+thread_local const log_context* current = &none;
 
 } // namespace
 
 const log_context& current_log_context() noexcept {
-  return current;
+  return *current;
 }
 
-log_scope::log_scope(log_context ctx) : previous_(std::exchange(current, std::move(ctx))) {}
+log_scope::log_scope(const log_context& ctx) noexcept : previous_(std::exchange(current, &ctx)) {}
 
 log_scope::~log_scope() {
-  current = std::move(previous_);
+  current = previous_;
 }
 
 } // namespace troupe::observability

@@ -9,12 +9,10 @@
 
 namespace troupe::http {
 
-/// The W3C trace context and request id of one request.
-struct trace_info {
-  /// `X-Request-Id`: the client's if it sent a sane one, else generated.
-  std::string request_id;
-  /// 32 lower-case hex digits, shared by every hop of the trace.
-  std::string trace_id;
+/// The W3C trace context and request id of one request; `request_id` (from
+/// `X-Request-Id`, else generated) and `trace_id` (32 lower-case hex digits, shared by
+/// every hop of the trace) are the log context its lines carry.
+struct trace_info : observability::log_context {
   /// 16 hex digits naming this server's span.
   std::string span_id;
   /// The caller's span (empty when this server started the trace).
@@ -25,8 +23,11 @@ struct trace_info {
   /// Returns the `traceparent` header value for this span.
   std::string traceparent() const;
 
+  /// Appends the `traceparent` header value for this span to `out`.
+  void append_traceparent(std::string& out) const;
+
   /// Returns what log lines of this request carry.
-  observability::log_context log() const { return {request_id, trace_id}; }
+  const observability::log_context& log() const noexcept { return *this; }
 };
 
 /// The parts of a valid version-00 `traceparent`.

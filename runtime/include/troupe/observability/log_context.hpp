@@ -18,17 +18,21 @@ const log_context& current_log_context() noexcept;
 
 /// Makes `ctx` this thread's context until destroyed, then restores the previous one;
 /// nests, so a handler may run inside another's scope.
+///
+/// The scope refers to `ctx` rather than copying it (it is entered once per request on
+/// the io thread), so `ctx` must outlive the scope; temporaries are refused.
 class log_scope {
 public:
-  /// Installs `ctx`.
-  explicit log_scope(log_context ctx);
+  /// Installs `ctx`, which must outlive the scope.
+  explicit log_scope(const log_context& ctx) noexcept;
+  log_scope(log_context&&) = delete;
   /// Restores the previous context.
   ~log_scope();
   log_scope(const log_scope&) = delete;
   log_scope& operator=(const log_scope&) = delete;
 
 private:
-  log_context previous_;
+  const log_context* previous_;
 };
 
 } // namespace troupe::observability
