@@ -12,10 +12,25 @@ namespace {
 
 // Indexed by code - 1; keep in declaration order.
 constexpr const char* errc_names[] = {
-    "escalated",      "start_failed",     "restarting",       "not_found",
-    "shutting_down",  "invalid_argument", "io_failure",       "store_unavailable",
-    "store_timeout",  "store_failure",    "version_conflict", "already_exists",
-    "no_such_record", "overloaded",       "unauthenticated",  "forbidden",
+    "escalated",
+    "start_failed",
+    "restarting",
+    "not_found",
+    "shutting_down",
+    "invalid_argument",
+    "io_failure",
+    "store_unavailable",
+    "store_timeout",
+    "store_failure",
+    "version_conflict",
+    "already_exists",
+    "no_such_record",
+    "overloaded",
+    "unauthenticated",
+    "forbidden",
+    "dependency_unavailable",
+    "dependency_failed",
+    "payment_declined",
 };
 
 } // namespace
@@ -31,6 +46,21 @@ caf::error make_error(errc x, std::string detail) {
   return caf::error{static_cast<uint8_t>(x), errc_category, caf::make_message(std::move(detail))};
 }
 
+caf::error make_error(errc x, std::string detail, caf::timespan retry_after) {
+  return caf::error{static_cast<uint8_t>(x), errc_category,
+                    caf::make_message(std::move(detail), retry_after)};
+}
+
+std::optional<caf::timespan> retry_after_of(const caf::error& err) {
+  // Like category(), context() is only safe to call on a non-empty error.
+  if (!err)
+    return std::nullopt;
+  const auto& ctx = err.context();
+  if (ctx.size() == 2 && ctx.match_element<caf::timespan>(1))
+    return ctx.get_as<caf::timespan>(1);
+  return std::nullopt;
+}
+
 bool is(const caf::error& err, errc x) {
   return err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
 }
@@ -39,6 +69,9 @@ namespace {
 
 std::string detail_of(const caf::message& ctx) {
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  // A retry hint travels beside the detail; it is for machines (Retry-After), not for the text.
+  if (ctx.size() == 2 && ctx.match_element<std::string>(0) && ctx.match_element<caf::timespan>(1))
     return ctx.get_as<std::string>(0);
   return ctx.empty() ? std::string{} : to_string(ctx);
 }

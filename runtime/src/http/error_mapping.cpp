@@ -1,5 +1,8 @@
 #include "troupe/http/error_mapping.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <boost/beast/http/field.hpp>
 #include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
@@ -30,6 +33,10 @@ constexpr mapping unavailable{status::service_unavailable, problem::unavailable,
                               "The service is temporarily unavailable; retry shortly."};
 constexpr mapping timed_out{status::gateway_timeout, problem::timeout,
                             "The request did not complete in time."};
+constexpr mapping bad_gateway{status::bad_gateway, problem::bad_gateway,
+                              "A service this request depends on failed."};
+constexpr mapping payment_declined{status::payment_required, problem::payment_declined,
+                                   "The payment was declined."};
 constexpr mapping internal{status::internal_server_error, problem::internal,
                            "The server failed to handle the request."};
 
@@ -47,13 +54,18 @@ mapping map_errc(errc code) {
   case errc::already_exists:
   case errc::version_conflict:
     return conflict;
+  case errc::payment_declined:
+    return payment_declined;
   case errc::store_unavailable:
+  case errc::dependency_unavailable:
   case errc::overloaded:
   case errc::shutting_down:
   case errc::restarting:
     return unavailable;
   case errc::store_timeout:
     return timed_out;
+  case errc::dependency_failed:
+    return bad_gateway;
   default:
     return internal;
   }
@@ -74,6 +86,13 @@ mapping map(const caf::error& err) {
   return internal;
 }
 
+// Whole seconds, rounded up so a client never comes back before the hint, and at least 1.
+std::string retry_after_seconds(const caf::error& err) {
+  auto hint = retry_after_of(err).value_or(std::chrono::seconds{1});
+  auto secs = std::max<int64_t>(std::chrono::ceil<std::chrono::seconds>(hint).count(), 1);
+  return std::to_string(secs);
+}
+
 } // namespace
 
 response problem_from_error(const caf::error& err, std::string instance) {
@@ -91,7 +110,7 @@ response problem_from_error(const caf::error& err, std::string instance) {
   if (m.code == status::unauthorized)
     res.set(boost::beast::http::field::www_authenticate, "Bearer");
   else if (m.code == status::service_unavailable)
-    res.set(boost::beast::http::field::retry_after, "1");
+    res.set(boost::beast::http::field::retry_after, retry_after_seconds(err));
   return res;
 }
 

@@ -32,6 +32,11 @@ TEST(http_error_mapping, codes_map_to_status_and_type) {
       {make_error(errc::overloaded), status::service_unavailable, "unavailable"},
       {make_error(errc::shutting_down), status::service_unavailable, "unavailable"},
       {make_error(errc::restarting), status::service_unavailable, "unavailable"},
+      {make_error(errc::dependency_unavailable), status::service_unavailable, "unavailable"},
+      {make_error(errc::dependency_failed, "provider said 500"), status::bad_gateway,
+       "bad-gateway"},
+      {make_error(errc::payment_declined, "card declined"), status::payment_required,
+       "payment-declined"},
       {make_error(errc::store_timeout), status::gateway_timeout, "timeout"},
       {caf::make_error(caf::sec::request_timeout), status::gateway_timeout, "timeout"},
       {caf::make_error(caf::sec::request_receiver_down), status::service_unavailable,
@@ -58,6 +63,21 @@ TEST(http_error_mapping, codes_map_to_status_and_type) {
       EXPECT_EQ(res[field::retry_after], "1");
     }
   }
+}
+
+TEST(http_error_mapping, retry_after_comes_from_the_error_in_whole_seconds_rounded_up) {
+  auto retry_after = [](caf::timespan hint) {
+    auto err = make_error(errc::dependency_unavailable, "payment provider failing", hint);
+    auto res = problem_from_error(err, "/v1/orders");
+    EXPECT_EQ(res.result(), status::service_unavailable);
+    auto body = nlohmann::json::parse(res.body());
+    EXPECT_EQ(body["detail"], "dependency_unavailable: payment provider failing");
+    return std::string{std_view(res[field::retry_after])};
+  };
+  EXPECT_EQ(retry_after(std::chrono::seconds{5}), "5");
+  EXPECT_EQ(retry_after(std::chrono::milliseconds{2001}), "3");
+  EXPECT_EQ(retry_after(std::chrono::milliseconds{10}), "1");
+  EXPECT_EQ(retry_after(caf::timespan{0}), "1");
 }
 
 TEST(http_error_mapping, unauthorized_carries_a_bearer_challenge) {

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
 
 namespace troupe {
 
@@ -43,6 +45,13 @@ enum class errc : uint8_t {
   unauthenticated,
   /// The caller is known but not allowed.
   forbidden,
+  /// A dependency (e.g. a payment provider) is failing and calls to it fail fast for now; the
+  /// error may carry when to retry (HTTP 503 with that `Retry-After`).
+  dependency_unavailable,
+  /// A dependency answered with a technical failure instead of a decision (HTTP 502).
+  dependency_failed,
+  /// The payment provider declined the payment: a business outcome, not a fault (HTTP 402).
+  payment_declined,
 };
 
 /// The CAF error category atom of `errc`.
@@ -53,6 +62,12 @@ std::string to_string(errc x);
 
 /// Makes a `caf::error` of category `troupe` with an optional human-readable detail.
 caf::error make_error(errc x, std::string detail = {});
+
+/// Makes a `caf::error` that also tells the caller how long to wait before retrying.
+caf::error make_error(errc x, std::string detail, caf::timespan retry_after);
+
+/// Returns the retry delay `err` carries, if it was made with one.
+std::optional<caf::timespan> retry_after_of(const caf::error& err);
 
 /// Returns whether `err` carries the code `x`.
 bool is(const caf::error& err, errc x);

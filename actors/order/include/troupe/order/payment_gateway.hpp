@@ -1,0 +1,33 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include "troupe/core/circuit_breaker.hpp"
+#include "troupe/order/payment.hpp"
+
+namespace troupe::order {
+
+/// How the gateway guards its provider.
+struct payment_gateway_config {
+  /// How long one provider call may take; a later answer counts as a failure.
+  caf::timespan timeout = std::chrono::seconds{2};
+  /// When calls to the provider start and stop failing fast.
+  circuit_breaker::config breaker;
+  /// The provider's name in errors and logs.
+  std::string name = "payment provider";
+};
+
+/// Spawns the gateway the order saga talks to: it speaks the provider protocol, forwards every
+/// call to `provider` with a timeout, and guards it with a circuit breaker.
+///
+/// Technical failures, timeouts and a dead provider count against the breaker; declines and
+/// other decisions are healthy answers and never open it. While the breaker is open, calls are
+/// answered at once with `errc::dependency_unavailable` carrying the retry delay.
+payment_provider spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
+                                       payment_gateway_config cfg = {});
+
+} // namespace troupe::order

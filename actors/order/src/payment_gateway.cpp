@@ -1,0 +1,94 @@
+#include "troupe/order/payment_gateway.hpp"
+
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/core/error.hpp"
+
+namespace troupe::order {
+
+namespace {
+
+struct gateway_state {
+  payment_gateway_config cfg;
+  payment_provider provider;
+  circuit_breaker breaker;
+};
+
+using gateway_pointer = payment_provider::stateful_pointer<gateway_state>;
+
+// A provider that answers with a decision is healthy, whatever it decided; opening the breaker
+// on declines would turn one customer's bad card into an outage for everyone.
+bool is_decision(const caf::error& err) {
+  return is(err, errc::payment_declined) || is(err, errc::no_such_record) ||
+         is(err, errc::invalid_argument);
+}
+
+void record(gateway_pointer self, const caf::error& err) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto before = st.breaker.current(now);
+  if (!err || is_decision(err))
+    st.breaker.on_success();
+  else
+    st.breaker.on_failure(now);
+  auto after = st.breaker.current(now);
+  if (after == before)
+    return;
+  if (after == circuit_breaker::state::open)
+    spdlog::warn("payment gateway: {} failing ({}); calls fail fast for {} ms", st.cfg.name,
+                 describe(err), st.breaker.retry_after(now).count());
+  else if (after == circuit_breaker::state::closed)
+    spdlog::info("payment gateway: {} answers again; calls go through", st.cfg.name);
+}
+
+// Sends `xs` to the provider unless the breaker is open, and books the outcome on the breaker.
+template <class Reply, class... Ts>
+caf::result<Reply> forward(gateway_pointer self, Ts... xs) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!st.breaker.allow(now))
+    return make_error(errc::dependency_unavailable, st.cfg.name + " is failing; not called",
+                      st.breaker.retry_after(now));
+  auto rp = self->make_response_promise<Reply>();
+  self->request(st.provider, st.cfg.timeout, std::move(xs)...)
+      .then(
+          [self, rp](Reply& reply) mutable {
+            record(self, caf::error{});
+            rp.deliver(std::move(reply));
+          },
+          [self, rp](caf::error& err) mutable {
+            record(self, err);
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
+payment_provider::behavior_type payment_gateway(gateway_pointer self, payment_provider provider,
+                                                payment_gateway_config cfg) {
+  self->state.provider = std::move(provider);
+  self->state.breaker = circuit_breaker{cfg.breaker};
+  self->state.cfg = std::move(cfg);
+  return {
+      [self](authorize_atom, payment_request& req) -> caf::result<authorization> {
+        return forward<authorization>(self, authorize_atom::value, std::move(req));
+      },
+      [self](void_atom, std::string& id) -> caf::result<caf::ok_atom> {
+        return forward<caf::ok_atom>(self, void_atom::value, std::move(id));
+      },
+  };
+}
+
+} // namespace
+
+payment_provider spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
+                                       payment_gateway_config cfg) {
+  return sys.spawn(payment_gateway, std::move(provider), std::move(cfg));
+}
+
+} // namespace troupe::order
