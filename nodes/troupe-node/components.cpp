@@ -7,11 +7,15 @@
 #include "troupe/core/blocking_pool.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/embedded/openapi.hpp"
+#include "troupe/events/schema.hpp"
 #include "troupe/http/response.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/http/server.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/ops/routes.hpp"
+#include "troupe/order/routes.hpp"
+#include "troupe/order/services.hpp"
+#include "troupe/order/stock.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/region.hpp"
 #include "troupe/store/database.hpp"
@@ -73,7 +77,16 @@ void add_ops(const node_context& ctx) {
   });
 }
 
+std::shared_ptr<auth::jwt_codec> token_codec(const node_options& o) {
+  auth::jwt_config jwt;
+  jwt.secret = o.jwt_secret;
+  jwt.ttl = std::chrono::seconds{o.jwt_ttl};
+  jwt.leeway = std::chrono::seconds{o.jwt_leeway};
+  return std::make_shared<auth::jwt_codec>(jwt);
+}
+
 std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
+                                               std::shared_ptr<auth::jwt_codec> tokens,
                                                std::shared_ptr<placement::directory> users,
                                                std::shared_ptr<user::user_snapshots> copies) {
   auto api = std::make_shared<user::user_api>();
@@ -83,12 +96,38 @@ std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
   api->names = ctx.names;
   api->repo = ctx.users;
   api->hashing = ctx.hashing;
-  auth::jwt_config jwt;
-  jwt.secret = ctx.options.jwt_secret;
-  jwt.ttl = std::chrono::seconds{ctx.options.jwt_ttl};
-  jwt.leeway = std::chrono::seconds{ctx.options.jwt_leeway};
-  api->tokens = std::make_shared<auth::jwt_codec>(jwt);
+  api->tokens = tokens;
   return api;
+}
+
+// Stock, orders and their sagas, the payment gateway, and recovery of unfinished sagas.
+void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens,
+                supervision::supervisor_spec& spec) {
+  auto& o = ctx.options;
+  auto api = std::make_shared<order::order_api>();
+  api->system = ctx.system;
+  api->names = ctx.names;
+  api->orders = ctx.orders;
+  api->tokens = std::move(tokens);
+  order::add_order_routes(*ctx.routes, api);
+  order::sim_payment_config sim;
+  sim.latency = std::chrono::milliseconds{o.payment_latency_ms};
+  sim.decline_rate = o.payment_decline_rate;
+  sim.failure_rate = o.payment_failure_rate;
+  order::payment_gateway_config gateway;
+  gateway.timeout = std::chrono::milliseconds{o.payment_timeout_ms};
+  order::saga_config saga;
+  saga.names = ctx.names;
+  saga.step_timeout = gateway.timeout + std::chrono::seconds{1};
+  if (order::order_status s; order::parse(o.order_crash_after, s))
+    saga.crash_after = s;
+  auto idle = std::chrono::seconds{o.entity_idle};
+  spec.children.push_back(
+      placement::region_child(order::stock_entity_kind(ctx.stock, idle), ctx.metrics));
+  spec.children.push_back(order::payment_child(sim, gateway));
+  spec.children.push_back(placement::region_child(
+      order::order_entity_kind(ctx.orders, std::move(saga), idle), ctx.metrics));
+  spec.children.push_back(order::order_recovery_child(ctx.orders, ctx.names));
 }
 
 } // namespace
@@ -106,16 +145,22 @@ void start_services(node_context& ctx) {
   hashing.max_queue = 256; // each hash holds 64 MiB: shed rather than queue without end
   ctx.hashing = blocking_pool::start(*ctx.system, hashing, ctx.metrics);
   if (o.store == "memory") {
-    spdlog::warn("--store memory: every user is lost when this process exits");
+    spdlog::warn("--store memory: every user and order is lost when this process exits");
     ctx.users = user::make_memory_user_repository();
+    ctx.stock = order::make_memory_stock_repository();
+    ctx.orders = order::make_memory_order_repository();
     return;
   }
   store::database_config db;
   db.url = o.database_url;
   db.pool_size = o.db_pool_size;
-  db.migrations = user::user_migrations();
+  for (auto part :
+       {events::outbox_migrations(), user::user_migrations(), order::order_migrations()})
+    db.migrations.insert(db.migrations.end(), part.begin(), part.end());
   ctx.db = store::database::start(*ctx.system, db, ctx.metrics);
   ctx.users = user::make_postgres_user_repository(ctx.db);
+  ctx.stock = order::make_postgres_stock_repository(ctx.db);
+  ctx.orders = order::make_postgres_order_repository(ctx.db);
 }
 
 void stop_services(node_context& ctx) {
@@ -129,7 +174,8 @@ supervision::supervisor_spec root_spec(const node_context& ctx) {
   add_ops(ctx);
   auto directory = std::make_shared<placement::directory>();
   auto copies = std::make_shared<user::user_snapshots>();
-  auto users = user_api(ctx, directory, copies);
+  auto tokens = token_codec(ctx.options);
+  auto users = user_api(ctx, tokens, directory, copies);
   user::add_user_routes(*ctx.routes, users);
   supervision::supervisor_spec spec;
   spec.name = "root";
@@ -140,6 +186,7 @@ supervision::supervisor_spec root_spec(const node_context& ctx) {
       user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies);
   kind.published = directory;
   spec.children.push_back(placement::region_child(std::move(kind), ctx.metrics));
+  add_orders(ctx, tokens, spec);
   if (!ctx.options.admin_email.empty())
     spec.children.push_back(
         user::admin_bootstrap_child(users, ctx.options.admin_email, ctx.options.admin_password));

@@ -20,6 +20,11 @@ namespace troupe::store {
 class database;
 } // namespace troupe::store
 
+namespace troupe::order {
+class stock_repository;
+class order_repository;
+} // namespace troupe::order
+
 namespace troupe::user {
 class user_repository;
 } // namespace troupe::user
@@ -46,6 +51,10 @@ struct node_context {
   std::shared_ptr<blocking_pool> hashing;
   /// Where users live.
   std::shared_ptr<user::user_repository> users;
+  /// Where stock lives.
+  std::shared_ptr<order::stock_repository> stock;
+  /// Where orders live.
+  std::shared_ptr<order::order_repository> orders;
 };
 
 /// Starts what lives beside the supervision tree and outlasts it: the database pool

@@ -115,6 +115,26 @@ parse_result parse_options(int argc, const char* const* argv) {
   app.add_option("--hash-threads", o.hash_threads, "Threads hashing passwords")
       ->envname("TROUPE_HASH_THREADS")
       ->check(CLI::Range(size_t{1}, size_t{64}));
+  app.add_option("--payment-latency-ms", o.payment_latency_ms,
+                 "Delay of the simulated payment provider's answers")
+      ->envname("TROUPE_PAYMENT_LATENCY_MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{60000}));
+  app.add_option("--payment-decline-rate", o.payment_decline_rate,
+                 "Share of other tokens the simulated provider declines (0..1)")
+      ->envname("TROUPE_PAYMENT_DECLINE_RATE")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--payment-failure-rate", o.payment_failure_rate,
+                 "Share of other tokens the simulated provider fails on (0..1)")
+      ->envname("TROUPE_PAYMENT_FAILURE_RATE")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--payment-timeout-ms", o.payment_timeout_ms,
+                 "Bound on each call to the payment provider")
+      ->envname("TROUPE_PAYMENT_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  app.add_option("--order-crash-after", o.order_crash_after,
+                 "Test hook: crash each order's activation once after it stores this status")
+      ->envname("TROUPE_ORDER_CRASH_AFTER")
+      ->check(CLI::IsMember({"", "pending", "reserved", "authorized", "rejecting", "cancelling"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

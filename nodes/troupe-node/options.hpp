@@ -49,6 +49,16 @@ struct node_options {
   int64_t entity_idle = 120;
   /// Threads hashing passwords (Argon2id takes tens of ms and 64 MiB each).
   size_t hash_threads = 2;
+  /// Delay of every answer of the simulated payment provider, in milliseconds.
+  int64_t payment_latency_ms = 0;
+  /// Share of other tokens than tok_ok/tok_decline the simulated provider declines.
+  double payment_decline_rate = 0;
+  /// Share of other tokens than tok_ok/tok_decline the simulated provider fails on.
+  double payment_failure_rate = 0;
+  /// Bound on each call to the payment provider, in milliseconds.
+  int64_t payment_timeout_ms = 2000;
+  /// Test hook: order activations stop abnormally once right after storing this status.
+  std::string order_crash_after;
 };
 
 /// What parsing decided.

@@ -5,7 +5,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/skip.hpp>
 
+#include "troupe/core/clock.hpp"
 #include "troupe/core/error.hpp"
+#include "troupe/placement/write_barrier.hpp"
 
 namespace troupe::user {
 
@@ -13,26 +15,13 @@ namespace {
 
 using load_atom = caf::atom_constant<caf::atom("load")>;
 
-/// Answers `promise` with the value or the error of `x`.
-template <class T>
-void settle(caf::typed_response_promise<T>& promise, caf::expected<T> x) {
-  if (x)
-    promise.deliver(std::move(*x));
-  else
-    promise.deliver(std::move(x.error()));
-}
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 /// One activation of a user.
 class user_activation : public std::enable_shared_from_this<user_activation> {
 public:
   user_activation(caf::event_based_actor* self, placement::entity_context ctx,
                   std::shared_ptr<user_repository> repo, std::shared_ptr<user_snapshots> board)
-      : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)), board_(std::move(board)) {}
+      : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)), board_(std::move(board)),
+        barrier_(self) {}
 
   /// Loads first; messages that arrive meanwhile wait in the mailbox.
   caf::behavior start() {
@@ -79,7 +68,7 @@ private:
                      if (me->state_)
                        return make_error(errc::already_exists, "user exists");
                      rec.id = me->ctx_.key();
-                     rec.created_at_ms = rec.updated_at_ms = now_ms();
+                     rec.created_at_ms = rec.updated_at_ms = unix_now_ms();
                      return me->write([&](auto done) { me->repo_->insert(me->self_, rec, done); });
                    },
                    [me](update_atom, const user_patch& patch) -> caf::result<user_record> {
@@ -92,7 +81,7 @@ private:
                        next.password_hash = patch.password_hash;
                      if (patch.set_role)
                        next.role = patch.role;
-                     next.updated_at_ms = now_ms();
+                     next.updated_at_ms = unix_now_ms();
                      return me->write([&](auto done) { me->repo_->update(me->self_, next, done); });
                    },
                    [me](remove_atom) -> caf::result<bool> { return me->remove(); },
@@ -104,15 +93,15 @@ private:
   template <class Start>
   caf::result<user_record> write(Start start) {
     auto promise = self_->make_response_promise<user_record>();
-    hold();
+    barrier_.hold();
     auto me = shared_from_this();
     start([me, promise](caf::expected<user_record> stored) mutable {
       if (stored)
         me->set_state(*stored);
       else if (is(stored.error(), errc::version_conflict))
         me->passivate();
-      settle(promise, std::move(stored));
-      me->release();
+      placement::settle(promise, std::move(stored));
+      me->barrier_.release();
     });
     return promise;
   }
@@ -121,32 +110,17 @@ private:
     if (!state_)
       return make_error(errc::no_such_record, "no such user");
     auto promise = self_->make_response_promise<bool>();
-    hold();
+    barrier_.hold();
     auto me = shared_from_this();
     repo_->remove(self_, state_->id, state_->version,
                   [me, promise](caf::expected<bool> removed) mutable {
                     if (removed)
                       me->set_state(std::nullopt);
                     me->passivate();
-                    settle(promise, std::move(removed));
-                    me->release();
+                    placement::settle(promise, std::move(removed));
+                    me->barrier_.release();
                   });
     return promise;
-  }
-
-  void hold() {
-    ++held_;
-    if (held_ == 1) {
-      self_->set_default_handler(caf::skip);
-      self_->become(caf::keep_behavior, caf::behavior{caf::message_handler{[](load_atom) {}}});
-    }
-  }
-
-  void release() {
-    if (--held_ == 0) {
-      self_->unbecome();
-      self_->set_default_handler(caf::print_and_drop);
-    }
   }
 
   // Publishes before the caller hears of the change, so it reads its own write.
@@ -178,7 +152,7 @@ private:
   std::shared_ptr<user_snapshots> board_;
   std::shared_ptr<const user_copy> published_;
   std::optional<user_record> state_;
-  int held_ = 0;
+  placement::write_barrier barrier_;
 };
 
 } // namespace

@@ -14,6 +14,7 @@
 #include "troupe/auth/jwt.hpp"
 #include "troupe/auth/password.hpp"
 #include "troupe/core/blocking_pool.hpp"
+#include "troupe/core/clock.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/http/actor_bridge.hpp"
@@ -37,16 +38,6 @@ constexpr size_t min_password = 8;
 constexpr size_t max_password = 1024;
 constexpr size_t max_display_name = 100;
 
-std::string iso8601(int64_t ms) {
-  std::time_t secs = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
-}
-
 /// The public view of a user: never the password hash.
 nlohmann::json to_json(const user_record& r) {
   return {{"id", r.id},
@@ -54,8 +45,8 @@ nlohmann::json to_json(const user_record& r) {
           {"display_name", r.display_name},
           {"role", r.role},
           {"version", r.version},
-          {"created_at", iso8601(r.created_at_ms)},
-          {"updated_at", iso8601(r.updated_at_ms)}};
+          {"created_at", format_iso8601(r.created_at_ms)},
+          {"updated_at", format_iso8601(r.updated_at_ms)}};
 }
 
 /// Trims and lower-cases; emails compare case-insensitively in practice.
@@ -83,15 +74,10 @@ http::response bad_field(const std::string& detail, const std::string& instance)
 /// Verified claims, or the 401 to send.
 std::variant<auth::jwt_claims, http::response> authenticate(const user_api& api,
                                                             const http::request& req) {
-  auto instance = std::string{req.target()};
-  auto token = auth::bearer_token(req);
-  if (!token)
-    return http::problem_from_error(make_error(errc::unauthenticated, "missing bearer token"),
-                                    instance);
-  auto claims = api.tokens->verify(*token, std::chrono::system_clock::now());
+  auto claims = auth::authenticate(*api.tokens, req);
   if (!claims)
-    return http::problem_from_error(claims.error(), instance);
-  return *claims;
+    return http::problem_from_error(claims.error(), std::string{req.target()});
+  return std::move(*claims);
 }
 
 /// Answers `err` as problem+json.
@@ -131,28 +117,16 @@ void hash_then(const api_ptr& api, caf::event_based_actor* self, http::shared_re
       });
 }
 
-/// Returns the first problem (400/415) among parsed parts of a request, if any.
-template <class... Parts>
-std::optional<http::response> first_problem(Parts&... parts) {
-  std::optional<http::response> found;
-  auto check = [&found](auto& part) {
-    if (auto* problem = std::get_if<http::response>(&part); problem && !found)
-      found = std::move(*problem);
-  };
-  (check(parts), ...);
-  return found;
-}
-
 void register_user(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
   auto body = http::read_json_object(ctx.req);
-  if (auto problem = first_problem(body))
+  if (auto problem = http::first_problem(body))
     return res(std::move(*problem));
   auto& json = std::get<nlohmann::json>(body);
   auto email = http::required_string(json, "email", 3, max_email);
   auto password = http::required_string(json, "password", min_password, max_password);
   auto name = http::required_string(json, "display_name", 1, max_display_name);
-  if (auto problem = first_problem(email, password, name))
+  if (auto problem = http::first_problem(email, password, name))
     return res(std::move(*problem));
   user_record rec;
   rec.id = random_uuid();
@@ -186,12 +160,12 @@ const std::string& decoy_hash() {
 void login(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
   auto body = http::read_json_object(ctx.req);
-  if (auto problem = first_problem(body))
+  if (auto problem = http::first_problem(body))
     return res(std::move(*problem));
   auto& json = std::get<nlohmann::json>(body);
   auto email = http::required_string(json, "email", 1, max_email);
   auto password = http::required_string(json, "password", 1, max_password);
-  if (auto problem = first_problem(email, password))
+  if (auto problem = http::first_problem(email, password))
     return res(std::move(*problem));
   http::serve_from_actor(
       *api->system, std::move(res),
@@ -287,12 +261,12 @@ void get_user(const api_ptr& api, http::request_context ctx, http::responder res
 void patch_user(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
   auto body = http::read_json_object(ctx.req);
-  if (auto problem = first_problem(body))
+  if (auto problem = http::first_problem(body))
     return res(std::move(*problem));
   auto& json = std::get<nlohmann::json>(body);
   auto name = http::optional_string(json, "display_name", 1, max_display_name);
   auto password = http::optional_string(json, "password", min_password, max_password);
-  if (auto problem = first_problem(name, password))
+  if (auto problem = http::first_problem(name, password))
     return res(std::move(*problem));
   auto new_name = std::get<std::optional<std::string>>(name);
   auto new_password = std::get<std::optional<std::string>>(password);

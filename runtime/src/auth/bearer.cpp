@@ -1,5 +1,9 @@
 #include "troupe/auth/bearer.hpp"
 
+#include <chrono>
+
+#include "troupe/core/error.hpp"
+
 #include <boost/beast/http/field.hpp>
 
 namespace troupe::auth {
@@ -53,6 +57,13 @@ std::optional<std::string_view> bearer_token(const troupe::http::request& req) {
   if (!token68(token))
     return std::nullopt;
   return token;
+}
+
+caf::expected<jwt_claims> authenticate(const jwt_codec& tokens, const troupe::http::request& req) {
+  auto token = bearer_token(req);
+  if (!token)
+    return make_error(errc::unauthenticated, "missing bearer token");
+  return tokens.verify(*token, std::chrono::system_clock::now());
 }
 
 } // namespace troupe::auth

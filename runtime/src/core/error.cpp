@@ -31,6 +31,9 @@ constexpr const char* errc_names[] = {
     "dependency_unavailable",
     "dependency_failed",
     "payment_declined",
+    "out_of_stock",
+    "invalid_state",
+    "idempotency_mismatch",
 };
 
 } // namespace

@@ -29,6 +29,10 @@ constexpr mapping forbidden{status::forbidden, problem::forbidden,
 constexpr mapping not_found{status::not_found, problem::not_found, "The resource does not exist."};
 constexpr mapping conflict{status::conflict, problem::conflict,
                            "The request conflicts with the current state of the resource."};
+constexpr mapping out_of_stock{status::conflict, problem::out_of_stock,
+                               "Not enough stock is available."};
+constexpr mapping unprocessable{status::unprocessable_entity, problem::unprocessable,
+                                "The request cannot be processed as sent."};
 constexpr mapping unavailable{status::service_unavailable, problem::unavailable,
                               "The service is temporarily unavailable; retry shortly."};
 constexpr mapping timed_out{status::gateway_timeout, problem::timeout,
@@ -53,9 +57,14 @@ mapping map_errc(errc code) {
     return not_found;
   case errc::already_exists:
   case errc::version_conflict:
+  case errc::invalid_state:
     return conflict;
   case errc::payment_declined:
     return payment_declined;
+  case errc::out_of_stock:
+    return out_of_stock;
+  case errc::idempotency_mismatch:
+    return unprocessable;
   case errc::store_unavailable:
   case errc::dependency_unavailable:
   case errc::overloaded:

@@ -3,6 +3,9 @@
 #include <optional>
 #include <string_view>
 
+#include <caf/expected.hpp>
+
+#include "troupe/auth/jwt.hpp"
 #include "troupe/http/message.hpp"
 
 namespace troupe::auth {
@@ -12,5 +15,9 @@ namespace troupe::auth {
 ///
 /// The view points into `req`, so it lives as long as the request's header.
 std::optional<std::string_view> bearer_token(const troupe::http::request& req);
+
+/// Returns the verified claims of the request's bearer token; `errc::unauthenticated` when
+/// it is missing or not genuine and current.
+caf::expected<jwt_claims> authenticate(const jwt_codec& tokens, const troupe::http::request& req);
 
 } // namespace troupe::auth

@@ -52,6 +52,13 @@ enum class errc : uint8_t {
   dependency_failed,
   /// The payment provider declined the payment: a business outcome, not a fault (HTTP 402).
   payment_declined,
+  /// Not enough units are available to reserve (HTTP 409, type out-of-stock).
+  out_of_stock,
+  /// The request cannot apply in the resource's current state, e.g. cancelling a
+  /// rejected order (HTTP 409).
+  invalid_state,
+  /// An idempotency key was reused with a different request (HTTP 422).
+  idempotency_mismatch,
 };
 
 /// The CAF error category atom of `errc`.

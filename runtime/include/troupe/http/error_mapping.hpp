@@ -6,17 +6,9 @@
 #include <caf/error.hpp>
 
 #include "troupe/http/message.hpp"
+#include "troupe/http/response.hpp"
 
 namespace troupe::http {
-
-namespace problem {
-/// The request conflicts with the current state, e.g. a duplicate or a stale version.
-inline constexpr std::string_view conflict = "conflict";
-/// A dependency of the service answered with a failure.
-inline constexpr std::string_view bad_gateway = "bad-gateway";
-/// The payment was declined; another payment method may succeed.
-inline constexpr std::string_view payment_declined = "payment-declined";
-} // namespace problem
 
 /// Turns a runtime error into an RFC 9457 problem response for the resource `instance`.
 ///

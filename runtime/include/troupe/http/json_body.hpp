@@ -42,6 +42,18 @@ optional_string(const nlohmann::json& obj, std::string_view field, size_t min_le
 std::optional<response> reject_unknown_fields(const nlohmann::json& obj,
                                               std::initializer_list<std::string_view> known);
 
+/// Returns the first problem (400/415) among parsed parts of a request, if any.
+template <class... Parts>
+std::optional<response> first_problem(Parts&... parts) {
+  std::optional<response> found;
+  auto check = [&found](auto& part) {
+    if (auto* problem = std::get_if<response>(&part); problem && !found)
+      found = std::move(*problem);
+  };
+  (check(parts), ...);
+  return found;
+}
+
 /// Returns the number of UTF-8 code points in `s`, or nullopt if `s` is not valid UTF-8.
 std::optional<size_t> utf8_length(std::string_view s);
 

@@ -31,6 +31,16 @@ inline constexpr std::string_view internal = "internal";
 inline constexpr std::string_view unavailable = "unavailable";
 /// The request did not complete in time.
 inline constexpr std::string_view timeout = "timeout";
+/// A dependency of the service answered with a failure.
+inline constexpr std::string_view bad_gateway = "bad-gateway";
+/// The payment was declined; another payment method may succeed.
+inline constexpr std::string_view payment_declined = "payment-declined";
+/// Not enough stock for the request.
+inline constexpr std::string_view out_of_stock = "out-of-stock";
+/// The request conflicts with the current state, e.g. a duplicate or a stale version.
+inline constexpr std::string_view conflict = "conflict";
+/// The request is well-formed but cannot be processed as sent.
+inline constexpr std::string_view unprocessable = "unprocessable";
 } // namespace problem
 
 /// The media type of RFC 9457 problem details.

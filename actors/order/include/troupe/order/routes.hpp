@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/actor_system.hpp>
+
+#include "troupe/order/orders.hpp"
+
+namespace troupe::auth {
+class jwt_codec;
+} // namespace troupe::auth
+
+namespace troupe::http {
+class router;
+} // namespace troupe::http
+
+namespace troupe::supervision {
+class name_registry;
+} // namespace troupe::supervision
+
+namespace troupe::order {
+
+/// What the order and inventory routes need; everything must outlive the HTTP server.
+struct order_api {
+  /// Spawns the short-lived actors that serve requests.
+  caf::actor_system* system = nullptr;
+  /// Resolves the SKU and order regions by name.
+  std::shared_ptr<supervision::name_registry> names;
+  /// Lists orders (a listing spans many entities, so it reads the store directly).
+  std::shared_ptr<order_repository> orders;
+  /// Checks access tokens.
+  std::shared_ptr<auth::jwt_codec> tokens;
+  /// Bound on each request to an entity.
+  caf::timespan request_timeout = std::chrono::seconds(5);
+};
+
+/// Adds /v1/inventory/{sku}, /v1/orders, /v1/orders/{id} and /v1/orders/{id}/cancel.
+void add_order_routes(http::router& routes, std::shared_ptr<const order_api> api);
+
+/// Returns the order id for a user's idempotency key: a UUID derived from both, so a
+/// replayed request reaches the order it created.
+std::string order_id_for(const std::string& user_id, const std::string& idempotency_key);
+
+} // namespace troupe::order

@@ -1,0 +1,364 @@
+// One activation per order runs its saga: reserve every line, authorize payment, take
+// the stock; or release what is held and reject; or, on the owner's word, void and
+// return everything and cancel. Each status is stored before the work of the next one
+// starts, and every step is idempotent per order, so an activation that dies anywhere
+// is simply resumed by the next one.
+
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/core/clock.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/core/ids.hpp"
+#include "troupe/order/orders.hpp"
+#include "troupe/order/payment.hpp"
+#include "troupe/placement/ask.hpp"
+#include "troupe/placement/write_barrier.hpp"
+#include "troupe/supervision/name_registry.hpp"
+
+namespace troupe::order {
+
+namespace {
+
+using load_atom = caf::atom_constant<caf::atom("load")>;
+
+// The test hook fires once per order and process, or a resumed saga would crash forever.
+bool first_crash_of(const std::string& id) {
+  static std::mutex mtx;
+  static std::set<std::string> crashed;
+  std::lock_guard guard{mtx};
+  return crashed.insert(id).second;
+}
+
+// The event a final status publishes to the rest of the system (notifications).
+std::optional<events::event> event_for(const order_record& r) {
+  if (r.status != order_status::confirmed && r.status != order_status::rejected &&
+      r.status != order_status::cancelled)
+    return std::nullopt;
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& i : r.items)
+    items.push_back({{"sku", i.sku}, {"quantity", i.quantity}});
+  nlohmann::json body{{"order_id", r.id},
+                      {"user_id", r.user_id},
+                      {"status", to_string(r.status)},
+                      {"reason", r.reason},
+                      {"items", items}};
+  return events::event{random_uuid(), order_kind_name, r.id,
+                       std::string{"order."} + to_string(r.status), body.dump()};
+}
+
+class order_activation : public std::enable_shared_from_this<order_activation> {
+public:
+  order_activation(caf::event_based_actor* self, placement::entity_context ctx,
+                   std::shared_ptr<order_repository> repo, saga_config cfg)
+      : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)), cfg_(std::move(cfg)),
+        backoff_(cfg_.retry_initial), barrier_(self) {}
+
+  caf::behavior start() {
+    auto me = shared_from_this();
+    self_->set_default_handler(caf::skip);
+    self_->send(self_, load_atom::value);
+    return ctx_.serve(self_, caf::message_handler{[me](load_atom) { me->load(); }});
+  }
+
+private:
+  using order_promise = caf::typed_response_promise<order_record>;
+
+  void load() {
+    auto me = shared_from_this();
+    repo_->load(self_, ctx_.key(), [me](caf::expected<order_record> loaded) {
+      if (loaded)
+        me->state_ = std::move(*loaded);
+      else if (!is(loaded.error(), errc::no_such_record))
+        return me->fail(loaded.error());
+      me->serve();
+      me->step(); // an unfinished saga goes on where the last activation left it
+    });
+  }
+
+  // Answers everything with the load error and makes room for a fresh activation.
+  void fail(caf::error err) {
+    self_->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
+      return caf::result<caf::message>{err};
+    });
+    self_->become(ctx_.serve(self_, caf::message_handler{[](load_atom) {}}));
+    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
+  }
+
+  void serve() {
+    self_->set_default_handler(caf::print_and_drop);
+    auto me = shared_from_this();
+    self_->become(ctx_.serve(
+        self_, caf::message_handler{
+                   [me](fetch_atom) -> caf::result<order_record> {
+                     if (!me->state_)
+                       return make_error(errc::no_such_record, "no such order");
+                     return *me->state_;
+                   },
+                   [me](place_atom, order_record& req) { return me->place(std::move(req)); },
+                   [me](cancel_atom) { return me->cancel(); },
+                   [me](resume_atom) { me->step(); },
+               }));
+  }
+
+  // Answers the order and whether this request created it (false for a replay).
+  caf::result<order_record, bool> place(order_record req) {
+    if (state_) {
+      if (state_->user_id == req.user_id && state_->request_hash == req.request_hash)
+        return {*state_, false};
+      return make_error(errc::idempotency_mismatch,
+                        "this Idempotency-Key was used for a different request");
+    }
+    req.id = ctx_.key();
+    req.status = order_status::pending;
+    req.version = 0;
+    req.created_at_ms = req.updated_at_ms = unix_now_ms();
+    auto promise = self_->make_response_promise<order_record, bool>();
+    barrier_.hold();
+    auto me = shared_from_this();
+    repo_->insert(self_, std::move(req), [me, promise](caf::expected<order_record> stored) mutable {
+      if (stored) {
+        me->state_ = *stored;
+        promise.deliver(std::move(*stored), true);
+      } else {
+        promise.deliver(std::move(stored.error()));
+        me->passivate(); // e.g. another activation inserted it: reload from the store
+      }
+      me->barrier_.release();
+      me->step();
+    });
+    return promise;
+  }
+
+  caf::result<order_record> cancel() {
+    if (!state_)
+      return make_error(errc::no_such_record, "no such order");
+    switch (state_->status) {
+    case order_status::cancelled:
+      return *state_;
+    case order_status::rejecting:
+    case order_status::rejected:
+      return make_error(errc::invalid_state, "the order was rejected");
+    default:
+      break;
+    }
+    auto promise = self_->make_response_promise<order_record>();
+    cancel_waiters_.push_back(promise);
+    cancel_requested_ = true;
+    step();
+    return promise;
+  }
+
+  // Does the work the stored status calls for, unless some is already under way.
+  void step() {
+    if (running_ || barrier_.holding() || !state_)
+      return;
+    auto s = state_->status;
+    if (cancel_requested_ && !is_final(s) && s != order_status::cancelling &&
+        s != order_status::rejecting)
+      return transition(order_status::cancelling);
+    if (cancel_requested_ && s == order_status::confirmed)
+      return transition(order_status::cancelling);
+    switch (s) {
+    case order_status::pending:
+      running_ = true;
+      return reserve(0);
+    case order_status::reserved:
+      running_ = true;
+      return authorize();
+    case order_status::authorized:
+      running_ = true;
+      return take(0);
+    case order_status::rejecting:
+      running_ = true;
+      return release(0, order_status::rejected);
+    case order_status::cancelling:
+      running_ = true;
+      return void_payment();
+    default:
+      return answer_cancels();
+    }
+  }
+
+  void answer_cancels() {
+    for (auto& p : cancel_waiters_) {
+      if (state_->status == order_status::cancelled)
+        p.deliver(*state_);
+      else
+        p.deliver(make_error(errc::invalid_state, "the order was rejected"));
+    }
+    cancel_waiters_.clear();
+    cancel_requested_ = false;
+  }
+
+  // Asks SKU `sku` for something on behalf of this order.
+  template <class OnReply, class... Ts>
+  void ask_stock(const std::string& sku, OnReply on_reply, Ts... msg) {
+    auto region = cfg_.names->lookup(stock_kind_name);
+    if (!region)
+      return retry(region.error());
+    auto me = shared_from_this();
+    placement::ask(self_, *region, sku, cfg_.step_timeout, std::make_tuple(msg...), on_reply,
+                   [me](const caf::error& err) { me->on_stock_error(err); });
+  }
+
+  void on_stock_error(const caf::error& err) {
+    if (is(err, errc::out_of_stock) || is(err, errc::invalid_argument))
+      return settle_step(order_status::rejecting, "out_of_stock");
+    retry(err);
+  }
+
+  void reserve(size_t i) {
+    if (i == state_->items.size())
+      return settle_step(order_status::reserved);
+    auto me = shared_from_this();
+    const auto& item = state_->items[i];
+    ask_stock(
+        item.sku, [me, i](const stock_record&) { me->reserve(i + 1); }, reserve_atom::value,
+        state_->id, item.quantity);
+  }
+
+  void take(size_t i) {
+    if (i == state_->items.size())
+      return settle_step(order_status::confirmed);
+    auto me = shared_from_this();
+    ask_stock(
+        state_->items[i].sku, [me, i](const stock_record&) { me->take(i + 1); }, commit_atom::value,
+        state_->id);
+  }
+
+  void release(size_t i, order_status then) {
+    if (i == state_->items.size())
+      return settle_step(then);
+    auto me = shared_from_this();
+    auto region = cfg_.names->lookup(stock_kind_name);
+    if (!region)
+      return retry(region.error());
+    placement::ask(
+        self_, *region, state_->items[i].sku, cfg_.step_timeout,
+        std::make_tuple(release_atom::value, state_->id),
+        [me, i, then](const stock_record&) { me->release(i + 1, then); },
+        [me](const caf::error& err) { me->retry(err); });
+  }
+
+  caf::expected<payment_provider> gateway() {
+    auto found = cfg_.names->lookup(payment_name);
+    if (!found)
+      return found.error();
+    return caf::actor_cast<payment_provider>(*found);
+  }
+
+  void authorize() {
+    auto gw = gateway();
+    if (!gw)
+      return retry(gw.error());
+    auto me = shared_from_this();
+    self_
+        ->request(*gw, cfg_.step_timeout, authorize_atom::value,
+                  payment_request{state_->id, state_->payment_method, state_->payment_token})
+        .then([me](const authorization& a) { me->settle_step(order_status::authorized, "", a.id); },
+              [me](const caf::error& err) {
+                // Declined or failed, the order cannot be paid now: give the stock back.
+                me->settle_step(order_status::rejecting, is(err, errc::payment_declined)
+                                                             ? "payment_declined"
+                                                             : "payment_failed");
+                spdlog::info("order {}: payment not authorized: {}", me->ctx_.key(), describe(err));
+              });
+  }
+
+  void void_payment() {
+    if (state_->authorization_id.empty())
+      return release(0, order_status::cancelled);
+    auto gw = gateway();
+    if (!gw)
+      return retry(gw.error());
+    auto me = shared_from_this();
+    self_->request(*gw, cfg_.step_timeout, void_atom::value, state_->authorization_id)
+        .then([me](caf::ok_atom) { me->release(0, order_status::cancelled); },
+              [me](const caf::error& err) {
+                if (is(err, errc::no_such_record))
+                  return me->release(0, order_status::cancelled);
+                me->retry(err);
+              });
+  }
+
+  // The step's work is done: store where the saga stands now, then go on.
+  void settle_step(order_status next, std::string reason = {}, std::string authorization = {}) {
+    running_ = false;
+    backoff_ = cfg_.retry_initial;
+    transition(next, std::move(reason), std::move(authorization));
+  }
+
+  void transition(order_status status, std::string reason = {}, std::string authorization = {}) {
+    auto next = *state_;
+    next.status = status;
+    if (!reason.empty())
+      next.reason = std::move(reason);
+    if (!authorization.empty())
+      next.authorization_id = std::move(authorization);
+    next.updated_at_ms = unix_now_ms();
+    auto event = event_for(next);
+    barrier_.hold();
+    auto me = shared_from_this();
+    repo_->update(
+        self_, std::move(next), std::move(event), [me](caf::expected<order_record> stored) {
+          me->barrier_.release();
+          if (!stored) {
+            if (is(stored.error(), errc::version_conflict))
+              return me->passivate();
+            return me->retry(stored.error());
+          }
+          me->state_ = std::move(*stored);
+          if (me->cfg_.crash_after == me->state_->status && first_crash_of(me->state_->id)) {
+            spdlog::warn("order {}: crashing after {} (test hook)", me->ctx_.key(),
+                         to_string(me->state_->status));
+            me->self_->quit(make_error(errc::invalid_state, "order test hook"));
+            return;
+          }
+          me->step();
+        });
+  }
+
+  // A technical failure: the stored status still says what to do, so try again later.
+  void retry(const caf::error& err) {
+    running_ = false;
+    spdlog::warn("order {}: step failed, retrying in {} ms: {}", ctx_.key(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(backoff_).count(),
+                 describe(err));
+    self_->delayed_send(self_, backoff_, resume_atom::value);
+    backoff_ = std::min(backoff_ * 2, cfg_.retry_max);
+  }
+
+  void passivate() { self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key()); }
+
+  caf::event_based_actor* self_;
+  placement::entity_context ctx_;
+  std::shared_ptr<order_repository> repo_;
+  saga_config cfg_;
+  std::optional<order_record> state_;
+  caf::timespan backoff_;
+  bool running_ = false;
+  bool cancel_requested_ = false;
+  std::vector<order_promise> cancel_waiters_;
+  placement::write_barrier barrier_;
+};
+
+} // namespace
+
+placement::entity_kind order_entity_kind(std::shared_ptr<order_repository> repo, saga_config cfg,
+                                         caf::timespan idle_timeout) {
+  placement::entity_kind kind;
+  kind.name = order_kind_name;
+  kind.idle_timeout = idle_timeout;
+  kind.activate = [repo, cfg](caf::event_based_actor* self, const placement::entity_context& ctx) {
+    return std::make_shared<order_activation>(self, ctx, repo, cfg)->start();
+  };
+  return kind;
+}
+
+} // namespace troupe::order

@@ -1,0 +1,181 @@
+// The order SQL, all of it. Status changes carry their event into the outbox in the
+// same transaction, so an event exists exactly when its change committed.
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "troupe/core/error.hpp"
+#include "troupe/core/ids.hpp"
+#include "troupe/events/outbox.hpp"
+#include "troupe/order/orders.hpp"
+#include "troupe/store/database.hpp"
+#include "troupe/store/prepared.hpp"
+
+namespace troupe::order {
+
+namespace {
+
+constexpr const char* columns =
+    "id::text, user_id::text, status, items::text, payment_method, payment_token, "
+    "idempotency_key, request_hash, authorization_id, reason, version, "
+    "(extract(epoch from created_at) * 1000)::bigint, "
+    "(extract(epoch from updated_at) * 1000)::bigint";
+
+void prepare_all(pqxx::connection_base& c) {
+  store::prepare_once(c, "order_by_id",
+                      std::string{"SELECT "} + columns + " FROM orders WHERE id = $1");
+  store::prepare_once(
+      c, "order_insert",
+      "INSERT INTO orders (id, user_id, status, items, payment_method, "
+      "payment_token, idempotency_key, request_hash, authorization_id, reason, "
+      "version, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, "
+      "$7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), to_timestamp($11 / 1000.0))");
+  store::prepare_once(c, "order_update",
+                      "UPDATE orders SET status = $3, authorization_id = $4, reason = $5, "
+                      "version = version + 1, updated_at = to_timestamp($6 / 1000.0) "
+                      "WHERE id = $1 AND version = $2");
+  // Newest first; the cursor is (created_at, id) of the last order of the previous page.
+  store::prepare_once(
+      c, "order_list",
+      std::string{"SELECT "} + columns +
+          " FROM orders WHERE user_id = COALESCE(NULLIF($1, '')::uuid, user_id) AND ($2 = '' OR "
+          "status = $2) AND ($3 < 0 OR (created_at, id) < "
+          "(to_timestamp($3 / 1000.0), $4::uuid)) "
+          "ORDER BY created_at DESC, id DESC LIMIT $5");
+  store::prepare_once(c, "order_unfinished",
+                      "SELECT id::text FROM orders WHERE status NOT IN ('confirmed', 'rejected', "
+                      "'cancelled') AND updated_at < to_timestamp($1 / 1000.0) LIMIT $2");
+}
+
+std::string items_json(const std::vector<order_item>& items) {
+  auto out = nlohmann::json::array();
+  for (const auto& i : items)
+    out.push_back({{"sku", i.sku}, {"quantity", i.quantity}});
+  return out.dump();
+}
+
+order_record from_row(const pqxx::row& row) {
+  order_record r;
+  r.id = row[0].as<std::string>();
+  r.user_id = row[1].as<std::string>();
+  parse(row[2].as<std::string>(), r.status);
+  for (const auto& i : nlohmann::json::parse(row[3].as<std::string>()))
+    r.items.push_back({i.at("sku").get<std::string>(), i.at("quantity").get<int64_t>()});
+  r.payment_method = row[4].as<std::string>();
+  r.payment_token = row[5].as<std::string>();
+  r.idempotency_key = row[6].as<std::string>();
+  r.request_hash = row[7].as<std::string>();
+  r.authorization_id = row[8].as<std::string>();
+  r.reason = row[9].as<std::string>();
+  r.version = row[10].as<uint64_t>();
+  r.created_at_ms = row[11].as<int64_t>();
+  r.updated_at_ms = row[12].as<int64_t>();
+  return r;
+}
+
+class postgres_orders final : public order_repository {
+public:
+  explicit postgres_orders(std::shared_ptr<store::database> db) : db_(std::move(db)) {}
+
+  void load(caf::event_based_actor* self, const std::string& id,
+            reply<order_record> done) override {
+    if (!is_uuid(id)) // never names a row; keeps garbage out of SQL
+      return done(make_error(errc::no_such_record, "no such order"));
+    db_->run<order_record>(
+        self,
+        [id](pqxx::connection_base& c) -> caf::expected<order_record> {
+          prepare_all(c);
+          pqxx::read_transaction tx{c};
+          auto rows = tx.exec_prepared("order_by_id", id);
+          if (rows.empty())
+            return make_error(errc::no_such_record, "no such order");
+          return from_row(rows[0]);
+        },
+        std::move(done));
+  }
+
+  void insert(caf::event_based_actor* self, order_record rec, reply<order_record> done) override {
+    db_->run<order_record>(
+        self,
+        [rec](pqxx::connection_base& c) mutable -> caf::expected<order_record> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          tx.exec_prepared("order_insert", rec.id, rec.user_id, to_string(rec.status),
+                           items_json(rec.items), rec.payment_method, rec.payment_token,
+                           rec.idempotency_key, rec.request_hash, rec.authorization_id, rec.reason,
+                           rec.created_at_ms);
+          tx.commit();
+          rec.version = 1;
+          return rec;
+        },
+        std::move(done));
+  }
+
+  void update(caf::event_based_actor* self, order_record rec, std::optional<events::event> event,
+              reply<order_record> done) override {
+    db_->run<order_record>(
+        self,
+        [rec, event](pqxx::connection_base& c) mutable -> caf::expected<order_record> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          auto res = tx.exec_prepared("order_update", rec.id, rec.version, to_string(rec.status),
+                                      rec.authorization_id, rec.reason, rec.updated_at_ms);
+          if (res.affected_rows() != 1)
+            return make_error(errc::version_conflict, "order " + rec.id + " changed meanwhile");
+          if (event)
+            events::append(tx, *event);
+          tx.commit();
+          rec.version += 1;
+          return rec;
+        },
+        std::move(done));
+  }
+
+  void list(caf::event_based_actor* self, order_query q,
+            reply<std::vector<order_record>> done) override {
+    db_->run<std::vector<order_record>>(
+        self,
+        [q](pqxx::connection_base& c) -> caf::expected<std::vector<order_record>> {
+          prepare_all(c);
+          pqxx::read_transaction tx{c};
+          auto rows = tx.exec_prepared(
+              "order_list", q.user_id, q.status ? to_string(*q.status) : "",
+              q.before ? q.before->first : int64_t{-1},
+              q.before ? q.before->second : std::string{"00000000-0000-0000-0000-000000000000"},
+              static_cast<int64_t>(q.limit));
+          std::vector<order_record> out;
+          for (const auto& row : rows)
+            out.push_back(from_row(row));
+          return out;
+        },
+        std::move(done));
+  }
+
+  void unfinished(caf::event_based_actor* self, int64_t before_ms, size_t limit,
+                  reply<std::vector<std::string>> done) override {
+    db_->run<std::vector<std::string>>(
+        self,
+        [before_ms, limit](pqxx::connection_base& c) -> caf::expected<std::vector<std::string>> {
+          prepare_all(c);
+          pqxx::read_transaction tx{c};
+          std::vector<std::string> out;
+          for (const auto& row :
+               tx.exec_prepared("order_unfinished", before_ms, static_cast<int64_t>(limit)))
+            out.push_back(row[0].as<std::string>());
+          return out;
+        },
+        std::move(done));
+  }
+
+private:
+  std::shared_ptr<store::database> db_;
+};
+
+} // namespace
+
+std::shared_ptr<order_repository>
+make_postgres_order_repository(std::shared_ptr<store::database> db) {
+  return std::make_shared<postgres_orders>(std::move(db));
+}
+
+} // namespace troupe::order
