@@ -12,10 +12,10 @@ namespace {
 
 // Indexed by code - 1; keep in declaration order.
 constexpr const char* errc_names[] = {
-    "escalated",      "start_failed",     "restarting",       "not_found",
-    "shutting_down",  "invalid_argument", "io_failure",       "store_unavailable",
-    "store_timeout",  "store_failure",    "version_conflict", "already_exists",
-    "no_such_record", "overloaded",       "unauthenticated",  "forbidden",
+    "escalated",        "start_failed",   "restarting",        "not_found",     "shutting_down",
+    "invalid_argument", "io_failure",     "store_unavailable", "store_timeout", "store_failure",
+    "version_conflict", "already_exists", "no_such_record",    "overloaded",    "unauthenticated",
+    "forbidden",        "timeout",
 };
 
 } // namespace

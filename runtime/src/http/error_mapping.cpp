@@ -53,6 +53,7 @@ mapping map_errc(errc code) {
   case errc::restarting:
     return unavailable;
   case errc::store_timeout:
+  case errc::timeout:
     return timed_out;
   default:
     return internal;

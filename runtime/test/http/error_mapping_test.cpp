@@ -33,6 +33,7 @@ TEST(http_error_mapping, codes_map_to_status_and_type) {
       {make_error(errc::shutting_down), status::service_unavailable, "unavailable"},
       {make_error(errc::restarting), status::service_unavailable, "unavailable"},
       {make_error(errc::store_timeout), status::gateway_timeout, "timeout"},
+      {make_error(errc::timeout, "webhook"), status::gateway_timeout, "timeout"},
       {caf::make_error(caf::sec::request_timeout), status::gateway_timeout, "timeout"},
       {caf::make_error(caf::sec::request_receiver_down), status::service_unavailable,
        "unavailable"},

@@ -43,6 +43,8 @@ enum class errc : uint8_t {
   unauthenticated,
   /// The caller is known but not allowed.
   forbidden,
+  /// An operation other than a database statement ran past its deadline (HTTP 504).
+  timeout,
 };
 
 /// The CAF error category atom of `errc`.
