@@ -34,6 +34,7 @@ constexpr const char* errc_names[] = {
     "out_of_stock",
     "invalid_state",
     "idempotency_mismatch",
+    "timeout",
 };
 
 } // namespace

@@ -72,6 +72,7 @@ mapping map_errc(errc code) {
   case errc::restarting:
     return unavailable;
   case errc::store_timeout:
+  case errc::timeout:
     return timed_out;
   case errc::dependency_failed:
     return bad_gateway;

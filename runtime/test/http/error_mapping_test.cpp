@@ -38,6 +38,7 @@ TEST(http_error_mapping, codes_map_to_status_and_type) {
       {make_error(errc::payment_declined, "card declined"), status::payment_required,
        "payment-declined"},
       {make_error(errc::store_timeout), status::gateway_timeout, "timeout"},
+      {make_error(errc::timeout, "webhook"), status::gateway_timeout, "timeout"},
       {caf::make_error(caf::sec::request_timeout), status::gateway_timeout, "timeout"},
       {caf::make_error(caf::sec::request_receiver_down), status::service_unavailable,
        "unavailable"},

@@ -59,6 +59,8 @@ enum class errc : uint8_t {
   invalid_state,
   /// An idempotency key was reused with a different request (HTTP 422).
   idempotency_mismatch,
+  /// An operation other than a database statement ran past its deadline (HTTP 504).
+  timeout,
 };
 
 /// The CAF error category atom of `errc`.
