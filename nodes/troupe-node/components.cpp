@@ -7,10 +7,14 @@
 #include "troupe/core/blocking_pool.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/embedded/openapi.hpp"
+#include "troupe/events/relay.hpp"
 #include "troupe/events/schema.hpp"
 #include "troupe/http/response.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/http/server.hpp"
+#include "troupe/notification/consumer.hpp"
+#include "troupe/notification/dispatcher.hpp"
+#include "troupe/notification/routes.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/ops/routes.hpp"
 #include "troupe/order/routes.hpp"
@@ -130,6 +134,38 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   spec.children.push_back(order::order_recovery_child(ctx.orders, ctx.names));
 }
 
+// Notifications: routes, the dispatcher, and (with a database) the relay that turns
+// committed domain events into notifications.
+void add_notifications(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens,
+                       supervision::supervisor_spec& spec) {
+  auto& o = ctx.options;
+  auto api = std::make_shared<notification::notification_api>();
+  api->system = ctx.system;
+  api->store = ctx.notifications;
+  api->tokens = std::move(tokens);
+  notification::add_notification_routes(*ctx.routes, api);
+  notification::provider_config pc;
+  pc.kind = o.notify_provider;
+  pc.webhook_url = o.notify_webhook_url;
+  pc.timeout = std::chrono::milliseconds{o.notify_timeout_ms};
+  auto provider = notification::make_provider(pc);
+  if (!provider)
+    throw std::invalid_argument("--notify-webhook-url: " + describe(provider.error()));
+  notification::dispatcher_config dc;
+  dc.max_attempts = o.notify_max_attempts;
+  dc.retry_initial = std::chrono::milliseconds{o.notify_retry_ms};
+  dc.lease = pc.timeout * 2 + std::chrono::seconds{5};
+  if (ctx.db) {
+    events::relay_config relay;
+    relay.db = ctx.db;
+    relay.metrics = ctx.metrics;
+    relay.subscriptions.push_back(notification::notification_subscription(ctx.notifications));
+    spec.children.push_back(events::relay_child(std::move(relay)));
+  }
+  spec.children.push_back(
+      notification::dispatcher_child(ctx.notifications, *provider, dc, ctx.metrics));
+}
+
 } // namespace
 
 void start_services(node_context& ctx) {
@@ -149,18 +185,20 @@ void start_services(node_context& ctx) {
     ctx.users = user::make_memory_user_repository();
     ctx.stock = order::make_memory_stock_repository();
     ctx.orders = order::make_memory_order_repository();
+    ctx.notifications = notification::make_memory_notification_store();
     return;
   }
   store::database_config db;
   db.url = o.database_url;
   db.pool_size = o.db_pool_size;
-  for (auto part :
-       {events::outbox_migrations(), user::user_migrations(), order::order_migrations()})
+  for (auto part : {events::outbox_migrations(), user::user_migrations(), order::order_migrations(),
+                    notification::notification_migrations()})
     db.migrations.insert(db.migrations.end(), part.begin(), part.end());
   ctx.db = store::database::start(*ctx.system, db, ctx.metrics);
   ctx.users = user::make_postgres_user_repository(ctx.db);
   ctx.stock = order::make_postgres_stock_repository(ctx.db);
   ctx.orders = order::make_postgres_order_repository(ctx.db);
+  ctx.notifications = notification::make_postgres_notification_store(ctx.db);
 }
 
 void stop_services(node_context& ctx) {
@@ -187,6 +225,7 @@ supervision::supervisor_spec root_spec(const node_context& ctx) {
   kind.published = directory;
   spec.children.push_back(placement::region_child(std::move(kind), ctx.metrics));
   add_orders(ctx, tokens, spec);
+  add_notifications(ctx, tokens, spec);
   if (!ctx.options.admin_email.empty())
     spec.children.push_back(
         user::admin_bootstrap_child(users, ctx.options.admin_email, ctx.options.admin_password));

@@ -20,6 +20,10 @@ namespace troupe::store {
 class database;
 } // namespace troupe::store
 
+namespace troupe::notification {
+class notification_store;
+} // namespace troupe::notification
+
 namespace troupe::order {
 class stock_repository;
 class order_repository;
@@ -55,6 +59,8 @@ struct node_context {
   std::shared_ptr<order::stock_repository> stock;
   /// Where orders live.
   std::shared_ptr<order::order_repository> orders;
+  /// Where notifications and channel preferences live.
+  std::shared_ptr<notification::notification_store> notifications;
 };
 
 /// Starts what lives beside the supervision tree and outlasts it: the database pool

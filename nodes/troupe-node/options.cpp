@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "troupe/core/error.hpp"
+#include "troupe/http/client.hpp"
 #include "troupe/observability/logging.hpp"
 
 namespace troupe::node {
@@ -41,6 +43,11 @@ std::optional<std::string> cross_check(const node_options& o) {
     return "--admin-email and --admin-password: give both or neither";
   if (!o.admin_password.empty() && o.admin_password.size() < 8)
     return "--admin-password: must be at least 8 characters";
+  if (o.notify_provider == "webhook" && o.notify_webhook_url.empty())
+    return "--notify-webhook-url: required with --notify-provider webhook";
+  if (!o.notify_webhook_url.empty())
+    if (auto url = http::parse_http_url(o.notify_webhook_url); !url)
+      return "--notify-webhook-url: " + describe(url.error());
   return std::nullopt;
 }
 
@@ -135,6 +142,23 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "Test hook: crash each order's activation once after it stores this status")
       ->envname("TROUPE_ORDER_CRASH_AFTER")
       ->check(CLI::IsMember({"", "pending", "reserved", "authorized", "rejecting", "cancelling"}));
+  app.add_option("--notify-provider", o.notify_provider, "Where notifications go: log or webhook")
+      ->envname("TROUPE_NOTIFY_PROVIDER")
+      ->check(CLI::IsMember({"log", "webhook"}));
+  app.add_option("--notify-webhook-url", o.notify_webhook_url,
+                 "http:// URL the webhook provider POSTs each notification to")
+      ->envname("TROUPE_NOTIFY_WEBHOOK_URL");
+  app.add_option("--notify-timeout-ms", o.notify_timeout_ms, "Bound on one webhook attempt")
+      ->envname("TROUPE_NOTIFY_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  app.add_option("--notify-max-attempts", o.notify_max_attempts,
+                 "Attempts before a notification becomes a dead letter")
+      ->envname("TROUPE_NOTIFY_MAX_ATTEMPTS")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100}));
+  app.add_option("--notify-retry-ms", o.notify_retry_ms,
+                 "Delay after a first failed attempt (doubles per failure)")
+      ->envname("TROUPE_NOTIFY_RETRY_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

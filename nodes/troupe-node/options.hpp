@@ -59,6 +59,16 @@ struct node_options {
   int64_t payment_timeout_ms = 2000;
   /// Test hook: order activations stop abnormally once right after storing this status.
   std::string order_crash_after;
+  /// Where notifications go: "log" or "webhook".
+  std::string notify_provider = "log";
+  /// The http:// URL the webhook provider POSTs to.
+  std::string notify_webhook_url;
+  /// Bound on one webhook attempt, in milliseconds.
+  int64_t notify_timeout_ms = 5000;
+  /// Attempts before a notification becomes a dead letter.
+  uint32_t notify_max_attempts = 5;
+  /// Delay after a notification's first failed attempt, in milliseconds; doubles per failure.
+  int64_t notify_retry_ms = 1000;
 };
 
 /// What parsing decided.

@@ -7,9 +7,10 @@ CREATE TABLE IF NOT EXISTS stock (
   version  bigint NOT NULL CHECK (version > 0)
 );
 -- One row per (SKU, order): held, taken (the order was confirmed) or released. A
--- release without a reservation leaves a released row so a late reserve is a no-op.
+-- release without a reservation leaves a released row so a late reserve is a no-op,
+-- even for a SKU that has no stock row yet (hence no foreign key).
 CREATE TABLE IF NOT EXISTS stock_reservations (
-  sku      text   NOT NULL REFERENCES stock (sku),
+  sku      text   NOT NULL,
   order_id text   NOT NULL,
   quantity bigint NOT NULL CHECK (quantity >= 0),
   state    text   NOT NULL CHECK (state IN ('held', 'taken', 'released')),

@@ -176,10 +176,10 @@ private:
       return take(0);
     case order_status::rejecting:
       running_ = true;
-      return release(0, order_status::rejected);
+      return void_payment(order_status::rejected);
     case order_status::cancelling:
       running_ = true;
-      return void_payment();
+      return void_payment(order_status::cancelled);
     default:
       return answer_cancels();
     }
@@ -271,20 +271,16 @@ private:
               });
   }
 
-  void void_payment() {
-    if (state_->authorization_id.empty())
-      return release(0, order_status::cancelled);
+  // Voided by order, not by authorization: a payment whose answer was lost (a timeout)
+  // may still be authorized, and this settles it too. Then the stock goes back.
+  void void_payment(order_status then) {
     auto gw = gateway();
     if (!gw)
       return retry(gw.error());
     auto me = shared_from_this();
-    self_->request(*gw, cfg_.step_timeout, void_atom::value, state_->authorization_id)
-        .then([me](caf::ok_atom) { me->release(0, order_status::cancelled); },
-              [me](const caf::error& err) {
-                if (is(err, errc::no_such_record))
-                  return me->release(0, order_status::cancelled);
-                me->retry(err);
-              });
+    self_->request(*gw, cfg_.step_timeout, void_atom::value, state_->id)
+        .then([me, then](caf::ok_atom) { me->release(0, then); },
+              [me](const caf::error& err) { me->retry(err); });
   }
 
   // The step's work is done: store where the saga stands now, then go on.

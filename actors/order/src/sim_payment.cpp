@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -42,6 +43,8 @@ struct sim_state {
   std::unordered_map<std::string, authorization_record> authorizations;
   // The live (not voided) authorization of each order, by order id.
   std::unordered_map<std::string, std::string> live;
+  // Orders whose payment was voided: later authorizations of them are refused.
+  std::unordered_set<std::string> voided;
 };
 
 using sim_pointer = sim_actor::stateful_pointer<sim_state>;
@@ -89,6 +92,10 @@ void settle_authorization(sim_pointer self, caf::typed_response_promise<authoriz
     rp.deliver(authorization{it->second});
     return;
   }
+  if (st.voided.count(order_id) > 0) {
+    rp.deliver(make_error(errc::payment_declined, "the payment of this order was voided"));
+    return;
+  }
   switch (decided) {
   case outcome::declined:
     rp.deliver(make_error(errc::payment_declined, "the simulated provider declined the token"));
@@ -106,17 +113,13 @@ void settle_authorization(sim_pointer self, caf::typed_response_promise<authoriz
 }
 
 void settle_void(sim_pointer self, caf::typed_response_promise<caf::ok_atom> rp,
-                 const std::string& id) {
+                 const std::string& order_id) {
   auto& st = self->state;
-  auto it = st.authorizations.find(id);
-  if (it == st.authorizations.end()) {
-    rp.deliver(make_error(errc::no_such_record, "no authorization " + id));
-    return;
+  if (auto live = st.live.find(order_id); live != st.live.end()) {
+    st.authorizations[live->second].voided = true;
+    st.live.erase(live);
   }
-  if (!it->second.voided) {
-    it->second.voided = true;
-    st.live.erase(it->second.order_id);
-  }
+  st.voided.insert(order_id);
   rp.deliver(caf::ok_atom::value);
 }
 
@@ -134,9 +137,10 @@ sim_actor::behavior_type sim_payment(sim_pointer self, sim_payment_config cfg, u
         });
         return rp;
       },
-      [self](void_atom, std::string& id) -> caf::result<caf::ok_atom> {
+      [self](void_atom, std::string& order_id) -> caf::result<caf::ok_atom> {
         auto rp = self->make_response_promise<caf::ok_atom>();
-        after_latency(self, [self, rp, id = std::move(id)] { settle_void(self, rp, id); });
+        after_latency(
+            self, [self, rp, order_id = std::move(order_id)] { settle_void(self, rp, order_id); });
         return rp;
       },
       [self](settle_atom, uint64_t ticket) {

@@ -55,32 +55,34 @@ private:
     self_->set_default_handler(caf::print_and_drop);
     auto me = shared_from_this();
     self_->become(ctx_.serve(
-        self_,
-        caf::message_handler{
-            [me](fetch_atom) -> caf::result<stock_record> {
-              if (!me->stock_)
-                return make_error(errc::no_such_record, "no stock of " + me->ctx_.key());
-              return *me->stock_;
-            },
-            [me](set_stock_atom, int64_t on_hand) { return me->set_on_hand(on_hand); },
-            [me](reserve_atom, const std::string& order_id, int64_t quantity) {
-              return me->reserve(order_id, quantity);
-            },
-            [me](release_atom, const std::string& order_id) -> caf::result<stock_record> {
-              if (!me->stock_) // nothing was ever held here
-                return stock_record{me->ctx_.key(), 0, 0, 0};
-              return me->write(
-                  [&](auto done) { me->repo_->release(me->self_, *me->stock_, order_id, done); },
-                  [me, order_id] { me->held_.erase(order_id); });
-            },
-            [me](commit_atom, const std::string& order_id) -> caf::result<stock_record> {
-              if (!me->stock_)
-                return make_error(errc::invalid_state, "no reservation of " + order_id);
-              return me->write(
-                  [&](auto done) { me->repo_->commit(me->self_, *me->stock_, order_id, done); },
-                  [me, order_id] { me->held_.erase(order_id); });
-            },
-        }));
+        self_, caf::message_handler{
+                   [me](fetch_atom) -> caf::result<stock_record> {
+                     if (!me->stock_)
+                       return make_error(errc::no_such_record, "no stock of " + me->ctx_.key());
+                     return *me->stock_;
+                   },
+                   [me](set_stock_atom, int64_t on_hand) { return me->set_on_hand(on_hand); },
+                   [me](reserve_atom, const std::string& order_id, int64_t quantity) {
+                     return me->reserve(order_id, quantity);
+                   },
+                   [me](release_atom, const std::string& order_id) -> caf::result<stock_record> {
+                     // Without a row nothing is held, but the marker still makes a late reserve
+                     // of this order a no-op once the SKU is stocked.
+                     auto at = me->stock_.value_or(stock_record{me->ctx_.key(), 0, 0, 0});
+                     return me->write(
+                         [&](auto done) { me->repo_->release(me->self_, at, order_id, done); },
+                         [me, order_id] { me->held_.erase(order_id); });
+                   },
+                   [me](commit_atom, const std::string& order_id) -> caf::result<stock_record> {
+                     if (!me->stock_)
+                       return make_error(errc::invalid_state, "no reservation of " + order_id);
+                     return me->write(
+                         [&](auto done) {
+                           me->repo_->commit(me->self_, *me->stock_, order_id, done);
+                         },
+                         [me, order_id] { me->held_.erase(order_id); });
+                   },
+               }));
   }
 
   caf::result<stock_record> set_on_hand(int64_t on_hand) {
@@ -120,7 +122,8 @@ private:
     auto me = shared_from_this();
     start([me, promise, on_success](caf::expected<stock_record> stored) mutable {
       if (stored) {
-        me->stock_ = *stored;
+        if (stored->version > 0) // version 0: a marker only, the SKU still has no row
+          me->stock_ = *stored;
         on_success();
       } else if (is(stored.error(), errc::version_conflict)) {
         me->self_->send(me->ctx_.region(), placement::passivate_atom::value, me->ctx_.key());

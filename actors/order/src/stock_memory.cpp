@@ -15,10 +15,8 @@ struct reservation {
   held_as state = held_as::held;
 };
 
-struct sku_row {
-  stock_record stock;
-  std::unordered_map<std::string, reservation> reservations; // by order id
-};
+// Reservations by order id; they may exist before their SKU's row (release markers).
+using reservations = std::unordered_map<std::string, reservation>;
 
 caf::error conflict(const std::string& sku) {
   return make_error(errc::version_conflict, "stock of " + sku + " changed meanwhile");
@@ -34,8 +32,8 @@ public:
       guard.unlock();
       return done(make_error(errc::no_such_record, "no stock of " + sku));
     }
-    stock_state out{i->second.stock, {}};
-    for (auto& [order_id, r] : i->second.reservations)
+    stock_state out{i->second, {}};
+    for (auto& [order_id, r] : reservations_[sku])
       if (r.state == held_as::held)
         out.held.emplace(order_id, r.quantity);
     guard.unlock();
@@ -43,35 +41,38 @@ public:
   }
 
   void set_on_hand(caf::event_based_actor*, stock_record next, reply<stock_record> done) override {
-    done(change(next, [&](sku_row& row) -> caf::error {
-      if (next.on_hand < row.stock.reserved)
-        return make_error(errc::invalid_state, "units are reserved");
-      row.stock.on_hand = next.on_hand;
-      return {};
-    }));
+    done(change(
+        next,
+        [&](stock_record& row, reservations&) -> caf::error {
+          if (next.on_hand < row.reserved)
+            return make_error(errc::invalid_state, "units are reserved");
+          row.on_hand = next.on_hand;
+          return {};
+        },
+        true));
   }
 
   void reserve(caf::event_based_actor*, const stock_record& at, const std::string& order_id,
                int64_t quantity, reply<stock_record> done) override {
-    done(change(at, [&](sku_row& row) -> caf::error {
-      if (row.reservations.count(order_id) > 0)
+    done(change(at, [&](stock_record& row, reservations& held) -> caf::error {
+      if (held.count(order_id) > 0)
         return {};
-      if (row.stock.on_hand - row.stock.reserved < quantity)
+      if (row.on_hand - row.reserved < quantity)
         return make_error(errc::out_of_stock, "too few units of " + at.sku);
-      row.reservations[order_id] = {quantity, held_as::held};
-      row.stock.reserved += quantity;
+      held[order_id] = {quantity, held_as::held};
+      row.reserved += quantity;
       return {};
     }));
   }
 
   void release(caf::event_based_actor*, const stock_record& at, const std::string& order_id,
                reply<stock_record> done) override {
-    done(change(at, [&](sku_row& row) -> caf::error {
-      auto& r = row.reservations[order_id]; // a marker when there was none
+    done(change(at, [&](stock_record& row, reservations& held) -> caf::error {
+      auto& r = held[order_id]; // a marker when there was none
       if (r.state == held_as::held)
-        row.stock.reserved -= r.quantity;
+        row.reserved -= r.quantity;
       else if (r.state == held_as::taken)
-        row.stock.on_hand += r.quantity;
+        row.on_hand += r.quantity;
       r.state = held_as::released;
       return {};
     }));
@@ -79,43 +80,48 @@ public:
 
   void commit(caf::event_based_actor*, const stock_record& at, const std::string& order_id,
               reply<stock_record> done) override {
-    done(change(at, [&](sku_row& row) -> caf::error {
-      auto i = row.reservations.find(order_id);
-      if (i != row.reservations.end() && i->second.state == held_as::taken)
+    done(change(at, [&](stock_record& row, reservations& held) -> caf::error {
+      auto i = held.find(order_id);
+      if (i != held.end() && i->second.state == held_as::taken)
         return {};
-      if (i == row.reservations.end() || i->second.state != held_as::held)
+      if (i == held.end() || i->second.state != held_as::held)
         return make_error(errc::invalid_state, "no held reservation of " + order_id);
-      row.stock.on_hand -= i->second.quantity;
-      row.stock.reserved -= i->second.quantity;
+      row.on_hand -= i->second.quantity;
+      row.reserved -= i->second.quantity;
       i->second.state = held_as::taken;
       return {};
     }));
   }
 
 private:
-  // Applies `fn` to the row at version `at.version` (0: a new row) as one transaction:
-  // all of it or, on an error, none of it. The version moves only when something changed.
+  // Applies `fn` to the row at version `at.version` (0: no row yet; only
+  // `creates` makes one) and the SKU's
+  // reservations as one transaction: all of it or, on an error, none of it. The version
+  // moves only when the counts changed; a release without a row leaves just its marker.
   template <class Fn>
-  caf::expected<stock_record> change(const stock_record& at, Fn fn) {
+  caf::expected<stock_record> change(const stock_record& at, Fn fn, bool creates = false) {
     std::lock_guard guard{mtx_};
     auto i = rows_.find(at.sku);
-    auto current = i == rows_.end() ? uint64_t{0} : i->second.stock.version;
+    auto current = i == rows_.end() ? uint64_t{0} : i->second.version;
     if (current != at.version)
       return conflict(at.sku);
-    auto row = i == rows_.end() ? sku_row{stock_record{at.sku, 0, 0, 0}, {}} : i->second;
-    auto before = row.stock;
-    if (auto err = fn(row))
+    auto row = i == rows_.end() ? stock_record{at.sku, 0, 0, 0} : i->second;
+    auto held = reservations_[at.sku];
+    auto before = row;
+    if (auto err = fn(row, held))
       return err;
-    auto same = row.stock.on_hand == before.on_hand && row.stock.reserved == before.reserved &&
-                i != rows_.end();
-    if (!same)
-      row.stock.version += 1;
+    reservations_[at.sku] = std::move(held);
+    if (i == rows_.end() && !creates)
+      return row; // only a marker: the SKU still has no row
+    if (row.on_hand != before.on_hand || row.reserved != before.reserved || i == rows_.end())
+      row.version += 1;
     rows_[at.sku] = row;
-    return row.stock;
+    return row;
   }
 
   std::mutex mtx_;
-  std::unordered_map<std::string, sku_row> rows_;
+  std::unordered_map<std::string, stock_record> rows_;
+  std::unordered_map<std::string, reservations> reservations_; // by SKU
 };
 
 } // namespace

@@ -142,6 +142,15 @@ public:
           prepare_all(c);
           pqxx::work tx{c};
           auto r = reservation_of(tx, at.sku, order_id);
+          if (at.version == 0) {
+            // No row yet: nothing can be held, but the marker makes a late reserve a no-op.
+            if (!tx.exec_prepared("stock_get", at.sku).empty())
+              return conflict(at.sku);
+            if (r.state.empty())
+              tx.exec_prepared("reservation_put", at.sku, order_id, 0, "released");
+            tx.commit();
+            return at;
+          }
           if (r.state == "released")
             return current(tx, at);
           caf::expected<stock_record> stored = current(tx, at);

@@ -1,9 +1,11 @@
 // The user domain's SQL, all of it. Every statement is prepared once per connection.
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
+#include "troupe/events/outbox.hpp"
 #include "troupe/store/database.hpp"
 #include "troupe/store/migrations.hpp"
 #include "troupe/store/prepared.hpp"
@@ -94,6 +96,10 @@ public:
           pqxx::work tx{c};
           tx.exec_prepared("user_insert", rec.id, rec.email, rec.password_hash, rec.display_name,
                            rec.role, rec.created_at_ms, rec.updated_at_ms);
+          // Told to the rest of the system exactly when the user exists (e.g. a welcome).
+          nlohmann::json body{
+              {"user_id", rec.id}, {"email", rec.email}, {"display_name", rec.display_name}};
+          events::append(tx, {random_uuid(), "user", rec.id, "user.registered", body.dump()});
           tx.commit();
           rec.version = 1;
           return rec;

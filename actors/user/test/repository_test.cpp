@@ -11,6 +11,7 @@
 #include "support/postgres.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
+#include "troupe/events/schema.hpp"
 #include "troupe/store/database.hpp"
 #include "troupe/user/repository.hpp"
 
@@ -33,7 +34,10 @@ protected:
     store::database_config cfg;
     cfg.url = pg_->url();
     cfg.pool_size = 2;
-    cfg.migrations = user_migrations();
+    // Registrations write their event to the outbox in the same transaction.
+    cfg.migrations = events::outbox_migrations();
+    for (auto& m : user_migrations())
+      cfg.migrations.push_back(m);
     db_ = store::database::start(*sys_, cfg);
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (!db_->ready() && std::chrono::steady_clock::now() < deadline)

@@ -46,8 +46,9 @@ typename Inspector::result_type inspect(Inspector& f, authorization& x) {
 /// live authorization answers that authorization again.
 using authorize_atom = caf::atom_constant<caf::atom("authorize")>;
 
-/// `(void_atom, std::string authorization_id) -> caf::ok_atom`: releases the money; voiding a
-/// voided authorization is fine, an unknown id is `errc::no_such_record`.
+/// `(void_atom, std::string order_id) -> caf::ok_atom`: releases whatever the order holds and
+/// refuses later authorizations of it, so a void also settles an authorization whose answer was
+/// lost (a timeout); voiding twice, or an order never authorized, is fine.
 using void_atom = caf::atom_constant<caf::atom("void")>;
 
 /// A payment provider, as seen by the order saga.

@@ -1,0 +1,132 @@
+#include "troupe/notification/dispatcher.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/core/error.hpp"
+#include "troupe/observability/metrics.hpp"
+
+namespace troupe::notification {
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
+
+/// One dispatcher: polls for due notifications, keeps at most `batch` attempts in flight.
+class dispatcher : public std::enable_shared_from_this<dispatcher> {
+public:
+  dispatcher(caf::event_based_actor* self, std::shared_ptr<notification_store> store,
+             std::shared_ptr<provider> provider, dispatcher_config cfg,
+             std::shared_ptr<observability::registry> metrics)
+      : self_(self), store_(std::move(store)), provider_(std::move(provider)), cfg_(cfg),
+        metrics_(std::move(metrics)) {}
+
+  caf::behavior start() {
+    auto me = shared_from_this();
+    self_->send(self_, tick_atom::value);
+    return {
+        [me](tick_atom) {
+          me->self_->delayed_send(me->self_, me->cfg_.poll_interval, tick_atom::value);
+          me->poll();
+        },
+        [me](attempted_atom, const std::string& id, const std::string& channel_name,
+             uint32_t attempts,
+             const std::string& error) { me->settle(id, channel_name, attempts, error); },
+    };
+  }
+
+private:
+  void poll() {
+    if (polling_ || in_flight_ >= cfg_.batch)
+      return;
+    polling_ = true;
+    auto me = shared_from_this();
+    store_->claim_due(self_, cfg_.batch - in_flight_, cfg_.lease,
+                      [me](caf::expected<std::vector<notification_record>> due) {
+                        me->polling_ = false;
+                        if (!due) {
+                          spdlog::warn("notifications: cannot claim due ones: {}",
+                                       describe(due.error()));
+                          return;
+                        }
+                        for (auto& n : *due)
+                          me->attempt(n);
+                      });
+  }
+
+  void attempt(const notification_record& n) {
+    ++in_flight_;
+    delivery d{n.id,      n.user_id, n.channel,  n.recipient,
+               n.subject, n.body,    n.event_id, n.attempts + 1};
+    // The provider may answer on its own thread: the outcome comes back as a message.
+    auto addr = self_->address();
+    provider_->send(
+        d, [addr, id = n.id, ch = to_string(n.channel), attempts = n.attempts + 1](caf::error err) {
+          if (auto me = caf::actor_cast<caf::actor>(addr))
+            caf::anon_send(me, attempted_atom::value, id, ch, attempts,
+                           err ? describe(err) : std::string{});
+        });
+  }
+
+  void settle(const std::string& id, const std::string& channel_name, uint32_t attempts,
+              const std::string& error) {
+    auto me = shared_from_this();
+    auto done = [me](caf::expected<bool> stored) {
+      if (!stored)
+        spdlog::warn("notifications: cannot record an attempt: {}", describe(stored.error()));
+      --me->in_flight_;
+      me->poll();
+    };
+    if (error.empty()) {
+      count(channel_name, "sent");
+      return store_->mark_sent(self_, id, done);
+    }
+    auto dead = attempts >= cfg_.max_attempts;
+    count(channel_name, dead ? "dead" : "failed");
+    auto delay = cfg_.retry_initial * (1LL << std::min<uint32_t>(attempts - 1, 20));
+    auto retry_in = std::min<std::chrono::milliseconds>(delay, cfg_.retry_max);
+    if (dead)
+      spdlog::warn("notifications: {} is a dead letter after {} attempts: {}", id, attempts, error);
+    store_->mark_failed(self_, id, error, dead, retry_in, done);
+  }
+
+  void count(const std::string& channel_name, const char* outcome) {
+    if (metrics_)
+      metrics_
+          ->counters("troupe_notifications_total", "Notification delivery attempts by outcome.",
+                     {"channel", "outcome"})
+          .with({channel_name, outcome})
+          .inc();
+  }
+
+  caf::event_based_actor* self_;
+  std::shared_ptr<notification_store> store_;
+  std::shared_ptr<provider> provider_;
+  dispatcher_config cfg_;
+  std::shared_ptr<observability::registry> metrics_;
+  size_t in_flight_ = 0;
+  bool polling_ = false;
+};
+
+} // namespace
+
+supervision::child_spec dispatcher_child(std::shared_ptr<notification_store> store,
+                                         std::shared_ptr<provider> provider, dispatcher_config cfg,
+                                         std::shared_ptr<observability::registry> metrics) {
+  supervision::child_spec spec;
+  spec.name = "notification-dispatcher";
+  spec.shutdown_timeout = std::chrono::seconds(1);
+  spec.start = [=](caf::actor_system& sys) -> caf::expected<caf::actor> {
+    return sys.spawn([=](caf::event_based_actor* self) {
+      return std::make_shared<dispatcher>(self, store, provider, cfg, metrics)->start();
+    });
+  };
+  return spec;
+}
+
+} // namespace troupe::notification

@@ -1,0 +1,236 @@
+// The notification SQL, all of it; every statement is prepared once per connection.
+
+#include <pqxx/pqxx>
+
+#include "troupe/core/clock.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/core/ids.hpp"
+#include "troupe/notification/store.hpp"
+#include "troupe/store/database.hpp"
+#include "troupe/store/prepared.hpp"
+
+namespace troupe::notification {
+
+namespace {
+
+// An email's address is looked up when it is read: the event that taught it (the user's
+// registration) may be relayed after an order event of the same user.
+constexpr const char* columns =
+    "id::text, event_id, channel, user_id::text, CASE WHEN channel = 'email' THEN COALESCE("
+    "(SELECT c.email FROM notification_contacts c WHERE c.user_id = notifications.user_id), "
+    "recipient) ELSE recipient END, subject, body, status, attempts, "
+    "last_error, (extract(epoch from created_at) * 1000)::bigint, "
+    "(extract(epoch from updated_at) * 1000)::bigint";
+
+void prepare_all(pqxx::connection_base& c) {
+  store::prepare_once(c, "contact_put",
+                      "INSERT INTO notification_contacts (user_id, email) VALUES ($1, $2) "
+                      "ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email");
+  store::prepare_once(c, "contact_get",
+                      "SELECT email FROM notification_contacts WHERE user_id = $1");
+  store::prepare_once(c, "prefs_get",
+                      "SELECT email, push, sms FROM notification_preferences WHERE user_id = $1");
+  store::prepare_once(c, "prefs_put",
+                      "INSERT INTO notification_preferences (user_id, email, push, sms, "
+                      "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (user_id) DO UPDATE "
+                      "SET email = $2, push = $3, sms = $4, updated_at = now()");
+  store::prepare_once(c, "notification_add",
+                      "INSERT INTO notifications (id, event_id, channel, user_id, recipient, "
+                      "subject, body, status, next_attempt_at, created_at, updated_at) VALUES "
+                      "($1, $2, $3, $4, $5, $6, $7, 'pending', now(), now(), now()) "
+                      "ON CONFLICT (event_id, channel) DO NOTHING");
+  // SKIP LOCKED: dispatchers on several nodes each take different rows.
+  store::prepare_once(c, "notification_claim",
+                      std::string{"UPDATE notifications SET claimed_until = now() + $2 * "
+                                  "interval '1 millisecond' WHERE id IN (SELECT id FROM "
+                                  "notifications WHERE status IN ('pending', 'failed') AND "
+                                  "next_attempt_at <= now() AND (claimed_until IS NULL OR "
+                                  "claimed_until < now()) ORDER BY next_attempt_at LIMIT $1 FOR "
+                                  "UPDATE SKIP LOCKED) RETURNING "} +
+                          columns);
+  store::prepare_once(c, "notification_sent",
+                      "UPDATE notifications SET status = 'sent', attempts = attempts + 1, "
+                      "last_error = '', claimed_until = NULL, updated_at = now() WHERE id = $1");
+  store::prepare_once(c, "notification_failed",
+                      "UPDATE notifications SET status = $3, attempts = attempts + 1, "
+                      "last_error = $2, claimed_until = NULL, updated_at = now(), "
+                      "next_attempt_at = now() + $4 * interval '1 millisecond' WHERE id = $1");
+  store::prepare_once(c, "notification_list",
+                      std::string{"SELECT "} + columns +
+                          " FROM notifications WHERE user_id = $1 ORDER BY created_at DESC, id "
+                          "LIMIT $2");
+}
+
+notification_record from_row(const pqxx::row& row) {
+  notification_record r;
+  r.id = row[0].as<std::string>();
+  r.event_id = row[1].as<std::string>();
+  r.channel = parse_channel(row[2].as<std::string>()).value_or(channel::email);
+  r.user_id = row[3].as<std::string>();
+  r.recipient = row[4].as<std::string>();
+  r.subject = row[5].as<std::string>();
+  r.body = row[6].as<std::string>();
+  auto s = row[7].as<std::string>();
+  r.status = s == "sent"     ? delivery_status::sent
+             : s == "failed" ? delivery_status::failed
+             : s == "dead"   ? delivery_status::dead
+                             : delivery_status::pending;
+  r.attempts = row[8].as<uint32_t>();
+  r.last_error = row[9].as<std::string>();
+  r.created_at_ms = row[10].as<int64_t>();
+  r.updated_at_ms = row[11].as<int64_t>();
+  return r;
+}
+
+preferences prefs_of(pqxx::transaction_base& tx, const std::string& user_id) {
+  preferences p{user_id};
+  auto rows = tx.exec_prepared("prefs_get", user_id);
+  if (!rows.empty()) {
+    p.email = rows[0][0].as<bool>();
+    p.push = rows[0][1].as<bool>();
+    p.sms = rows[0][2].as<bool>();
+  }
+  return p;
+}
+
+bool accepts(const preferences& p, channel c) {
+  return c == channel::email ? p.email : c == channel::push ? p.push : p.sms;
+}
+
+class postgres_store final : public notification_store {
+public:
+  explicit postgres_store(std::shared_ptr<store::database> db) : db_(std::move(db)) {}
+
+  void record(caf::event_based_actor* self, notice n, reply<size_t> done) override {
+    if (!is_uuid(n.user_id))
+      return done(make_error(errc::invalid_argument, "event without a user id"));
+    db_->run<size_t>(
+        self,
+        [n](pqxx::connection_base& c) -> caf::expected<size_t> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          if (!n.email.empty())
+            tx.exec_prepared("contact_put", n.user_id, n.email);
+          auto email = n.email;
+          if (email.empty())
+            if (auto rows = tx.exec_prepared("contact_get", n.user_id); !rows.empty())
+              email = rows[0][0].as<std::string>();
+          auto prefs = prefs_of(tx, n.user_id);
+          size_t created = 0;
+          for (auto ch : n.channels) {
+            if (!accepts(prefs, ch))
+              continue;
+            // Without an address on file the user id stands in; push and SMS reach the
+            // user's registered devices through the provider.
+            auto recipient = ch == channel::email && !email.empty() ? email : "user:" + n.user_id;
+            created += tx.exec_prepared("notification_add", random_uuid(), n.event_id,
+                                        to_string(ch), n.user_id, recipient, n.subject, n.body)
+                           .affected_rows();
+          }
+          tx.commit();
+          return created;
+        },
+        std::move(done));
+  }
+
+  void claim_due(caf::event_based_actor* self, size_t limit, std::chrono::milliseconds lease,
+                 reply<std::vector<notification_record>> done) override {
+    db_->run<std::vector<notification_record>>(
+        self,
+        [limit,
+         lease](pqxx::connection_base& c) -> caf::expected<std::vector<notification_record>> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          std::vector<notification_record> out;
+          for (const auto& row : tx.exec_prepared("notification_claim", static_cast<int64_t>(limit),
+                                                  static_cast<int64_t>(lease.count())))
+            out.push_back(from_row(row));
+          tx.commit();
+          return out;
+        },
+        std::move(done));
+  }
+
+  void mark_sent(caf::event_based_actor* self, std::string id, reply<bool> done) override {
+    db_->run<bool>(
+        self,
+        [id](pqxx::connection_base& c) -> caf::expected<bool> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          tx.exec_prepared("notification_sent", id);
+          tx.commit();
+          return true;
+        },
+        std::move(done));
+  }
+
+  void mark_failed(caf::event_based_actor* self, std::string id, std::string error, bool dead,
+                   std::chrono::milliseconds retry_in, reply<bool> done) override {
+    db_->run<bool>(
+        self,
+        [id, error, dead, retry_in](pqxx::connection_base& c) -> caf::expected<bool> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          tx.exec_prepared("notification_failed", id, error, dead ? "dead" : "failed",
+                           static_cast<int64_t>(retry_in.count()));
+          tx.commit();
+          return true;
+        },
+        std::move(done));
+  }
+
+  void preferences_of(caf::event_based_actor* self, std::string user_id,
+                      reply<preferences> done) override {
+    db_->run<preferences>(
+        self,
+        [user_id](pqxx::connection_base& c) -> caf::expected<preferences> {
+          prepare_all(c);
+          pqxx::read_transaction tx{c};
+          return prefs_of(tx, user_id);
+        },
+        std::move(done));
+  }
+
+  void set_preferences(caf::event_based_actor* self, preferences p,
+                       reply<preferences> done) override {
+    db_->run<preferences>(
+        self,
+        [p](pqxx::connection_base& c) -> caf::expected<preferences> {
+          prepare_all(c);
+          pqxx::work tx{c};
+          tx.exec_prepared("prefs_put", p.user_id, p.email, p.push, p.sms);
+          tx.commit();
+          return p;
+        },
+        std::move(done));
+  }
+
+  void list(caf::event_based_actor* self, std::string user_id, size_t limit,
+            reply<std::vector<notification_record>> done) override {
+    db_->run<std::vector<notification_record>>(
+        self,
+        [user_id,
+         limit](pqxx::connection_base& c) -> caf::expected<std::vector<notification_record>> {
+          prepare_all(c);
+          pqxx::read_transaction tx{c};
+          std::vector<notification_record> out;
+          for (const auto& row :
+               tx.exec_prepared("notification_list", user_id, static_cast<int64_t>(limit)))
+            out.push_back(from_row(row));
+          return out;
+        },
+        std::move(done));
+  }
+
+private:
+  std::shared_ptr<store::database> db_;
+};
+
+} // namespace
+
+std::shared_ptr<notification_store>
+make_postgres_notification_store(std::shared_ptr<store::database> db) {
+  return std::make_shared<postgres_store>(std::move(db));
+}
+
+} // namespace troupe::notification
