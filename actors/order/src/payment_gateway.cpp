@@ -20,7 +20,7 @@ struct gateway_state {
   circuit_breaker breaker;
 };
 
-using gateway_pointer = payment_provider::stateful_pointer<gateway_state>;
+using gateway_pointer = payment_gateway::stateful_pointer<gateway_state>;
 
 // A provider that answers with a decision is healthy, whatever it decided; opening the breaker
 // on declines would turn one customer's bad card into an outage for everyone.
@@ -69,8 +69,8 @@ caf::result<Reply> forward(gateway_pointer self, Ts... xs) {
   return rp;
 }
 
-payment_provider::behavior_type payment_gateway(gateway_pointer self, payment_provider provider,
-                                                payment_gateway_config cfg) {
+payment_gateway::behavior_type gateway_actor(gateway_pointer self, payment_provider provider,
+                                             payment_gateway_config cfg) {
   self->state.provider = std::move(provider);
   self->state.breaker = circuit_breaker{cfg.breaker};
   self->state.cfg = std::move(cfg);
@@ -81,14 +81,22 @@ payment_provider::behavior_type payment_gateway(gateway_pointer self, payment_pr
       [self](void_atom, std::string& id) -> caf::result<caf::ok_atom> {
         return forward<caf::ok_atom>(self, void_atom::value, std::move(id));
       },
+      [self](breaker_atom) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        auto now = self->clock().now();
+        if (st.breaker.current(now) == circuit_breaker::state::open)
+          return make_error(errc::dependency_unavailable, st.cfg.name + " is failing",
+                            st.breaker.retry_after(now));
+        return caf::ok_atom::value;
+      },
   };
 }
 
 } // namespace
 
-payment_provider spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
-                                       payment_gateway_config cfg) {
-  return sys.spawn(payment_gateway, std::move(provider), std::move(cfg));
+payment_gateway spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
+                                      payment_gateway_config cfg) {
+  return sys.spawn(gateway_actor, std::move(provider), std::move(cfg));
 }
 
 } // namespace troupe::order

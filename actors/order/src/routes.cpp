@@ -20,6 +20,7 @@
 #include "troupe/http/response.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/http/url.hpp"
+#include "troupe/order/payment_gateway.hpp"
 #include "troupe/placement/ask.hpp"
 #include "troupe/supervision/name_registry.hpp"
 

@@ -27,7 +27,14 @@ struct payment_gateway_config {
 /// Technical failures, timeouts and a dead provider count against the breaker; declines and
 /// other decisions are healthy answers and never open it. While the breaker is open, calls are
 /// answered at once with `errc::dependency_unavailable` carrying the retry delay.
-payment_provider spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
-                                       payment_gateway_config cfg = {});
+/// `(breaker_atom) -> caf::ok_atom`, or `errc::dependency_unavailable` with the retry delay
+/// while the breaker is open: lets a caller refuse new work at once instead of starting it.
+using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
+
+/// The gateway: the provider protocol plus the breaker query.
+using payment_gateway = payment_provider::extend<caf::replies_to<breaker_atom>::with<caf::ok_atom>>;
+
+payment_gateway spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
+                                      payment_gateway_config cfg = {});
 
 } // namespace troupe::order
