@@ -122,7 +122,8 @@ private:
     barrier_.hold();
     auto me = shared_from_this();
     repo_->insert(self_, std::move(req), [me, promise](caf::expected<order_record> stored) mutable {
-      if (stored) {
+      auto ok = static_cast<bool>(stored);
+      if (ok) {
         me->state_ = *stored;
         promise.deliver(std::move(*stored), true);
       } else {
@@ -130,7 +131,8 @@ private:
         me->passivate(); // e.g. another activation inserted it: reload from the store
       }
       me->barrier_.release();
-      me->step();
+      if (!ok || !me->crash_hook())
+        me->step();
     });
     return promise;
   }
@@ -301,23 +303,27 @@ private:
     auto event = event_for(next);
     barrier_.hold();
     auto me = shared_from_this();
-    repo_->update(
-        self_, std::move(next), std::move(event), [me](caf::expected<order_record> stored) {
-          me->barrier_.release();
-          if (!stored) {
-            if (is(stored.error(), errc::version_conflict))
-              return me->passivate();
-            return me->retry(stored.error());
-          }
-          me->state_ = std::move(*stored);
-          if (me->cfg_.crash_after == me->state_->status && first_crash_of(me->state_->id)) {
-            spdlog::warn("order {}: crashing after {} (test hook)", me->ctx_.key(),
-                         to_string(me->state_->status));
-            me->self_->quit(make_error(errc::invalid_state, "order test hook"));
-            return;
-          }
-          me->step();
-        });
+    repo_->update(self_, std::move(next), std::move(event),
+                  [me](caf::expected<order_record> stored) {
+                    me->barrier_.release();
+                    if (!stored) {
+                      if (is(stored.error(), errc::version_conflict))
+                        return me->passivate();
+                      return me->retry(stored.error());
+                    }
+                    me->state_ = std::move(*stored);
+                    if (!me->crash_hook())
+                      me->step();
+                  });
+  }
+
+  // The test hook: stops this activation abnormally right after `crash_after` was stored.
+  bool crash_hook() {
+    if (cfg_.crash_after != state_->status || !first_crash_of(state_->id))
+      return false;
+    spdlog::warn("order {}: crashing after {} (test hook)", ctx_.key(), to_string(state_->status));
+    self_->quit(make_error(errc::invalid_state, "order test hook"));
+    return true;
   }
 
   // A technical failure: the stored status still says what to do, so try again later.

@@ -39,8 +39,8 @@ void prepare_all(pqxx::connection_base& c) {
       c, "order_list",
       std::string{"SELECT "} + columns +
           " FROM orders WHERE user_id = COALESCE(NULLIF($1, '')::uuid, user_id) AND ($2 = '' OR "
-          "status = $2) AND ($3 < 0 OR (created_at, id) < "
-          "(to_timestamp($3 / 1000.0), $4::uuid)) "
+          "status = $2) AND ($3::bigint < 0 OR (created_at, id) < "
+          "(to_timestamp($3::bigint / 1000.0), $4::uuid)) "
           "ORDER BY created_at DESC, id DESC LIMIT $5");
   store::prepare_once(c, "order_unfinished",
                       "SELECT id::text FROM orders WHERE status NOT IN ('confirmed', 'rejected', "
