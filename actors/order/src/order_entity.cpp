@@ -25,8 +25,6 @@ namespace troupe::order {
 
 namespace {
 
-using load_atom = caf::atom_constant<caf::atom("load")>;
-
 // The test hook fires once per order and process, or a resumed saga would crash forever.
 bool first_crash_of(const std::string& id) {
   static std::mutex mtx;
@@ -61,37 +59,28 @@ public:
 
   caf::behavior start() {
     auto me = shared_from_this();
-    self_->set_default_handler(caf::skip);
-    self_->send(self_, load_atom::value);
-    return ctx_.serve(self_, caf::message_handler{[me](load_atom) { me->load(); }});
+    return ctx_.load_first(
+        self_,
+        [me](auto done) {
+          me->repo_->load(me->self_, me->ctx_.key(),
+                          [me, done](caf::expected<order_record> loaded) {
+                            if (loaded)
+                              me->state_ = std::move(*loaded);
+                            else if (!is(loaded.error(), errc::no_such_record))
+                              return done(loaded.error());
+                            done({});
+                          });
+        },
+        [me] {
+          me->serve();
+          me->step(); // an unfinished saga goes on where the last activation left it
+        });
   }
 
 private:
   using order_promise = caf::typed_response_promise<order_record>;
 
-  void load() {
-    auto me = shared_from_this();
-    repo_->load(self_, ctx_.key(), [me](caf::expected<order_record> loaded) {
-      if (loaded)
-        me->state_ = std::move(*loaded);
-      else if (!is(loaded.error(), errc::no_such_record))
-        return me->fail(loaded.error());
-      me->serve();
-      me->step(); // an unfinished saga goes on where the last activation left it
-    });
-  }
-
-  // Answers everything with the load error and makes room for a fresh activation.
-  void fail(caf::error err) {
-    self_->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
-      return caf::result<caf::message>{err};
-    });
-    self_->become(ctx_.serve(self_, caf::message_handler{[](load_atom) {}}));
-    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
-  }
-
   void serve() {
-    self_->set_default_handler(caf::print_and_drop);
     auto me = shared_from_this();
     self_->become(ctx_.serve(
         self_, caf::message_handler{
@@ -336,7 +325,7 @@ private:
     backoff_ = std::min(backoff_ * 2, cfg_.retry_max);
   }
 
-  void passivate() { self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key()); }
+  void passivate() { ctx_.passivate(self_); }
 
   caf::event_based_actor* self_;
   placement::entity_context ctx_;

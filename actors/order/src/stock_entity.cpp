@@ -11,8 +11,6 @@ namespace troupe::order {
 
 namespace {
 
-using load_atom = caf::atom_constant<caf::atom("load")>;
-
 /// One activation of a SKU. It answers out-of-stock and repeated reserves from memory;
 /// every change is a conditional write to the store, with other messages held meanwhile.
 class stock_activation : public std::enable_shared_from_this<stock_activation> {
@@ -23,36 +21,24 @@ public:
 
   caf::behavior start() {
     auto me = shared_from_this();
-    self_->set_default_handler(caf::skip);
-    self_->send(self_, load_atom::value);
-    return ctx_.serve(self_, caf::message_handler{[me](load_atom) { me->load(); }});
+    return ctx_.load_first(
+        self_,
+        [me](auto done) {
+          me->repo_->load(me->self_, me->ctx_.key(), [me, done](caf::expected<stock_state> loaded) {
+            if (loaded) {
+              me->stock_ = std::move(loaded->stock);
+              me->held_ = std::move(loaded->held);
+            } else if (!is(loaded.error(), errc::no_such_record)) {
+              return done(loaded.error());
+            }
+            done({});
+          });
+        },
+        [me] { me->serve(); });
   }
 
 private:
-  void load() {
-    auto me = shared_from_this();
-    repo_->load(self_, ctx_.key(), [me](caf::expected<stock_state> loaded) {
-      if (loaded) {
-        me->stock_ = std::move(loaded->stock);
-        me->held_ = std::move(loaded->held);
-      } else if (!is(loaded.error(), errc::no_such_record)) {
-        return me->fail(loaded.error());
-      }
-      me->serve();
-    });
-  }
-
-  // Answers everything with the load error and makes room for a fresh activation.
-  void fail(caf::error err) {
-    self_->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
-      return caf::result<caf::message>{err};
-    });
-    self_->become(ctx_.serve(self_, caf::message_handler{[](load_atom) {}}));
-    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
-  }
-
   void serve() {
-    self_->set_default_handler(caf::print_and_drop);
     auto me = shared_from_this();
     self_->become(ctx_.serve(
         self_, caf::message_handler{
@@ -126,7 +112,7 @@ private:
           me->stock_ = *stored;
         on_success();
       } else if (is(stored.error(), errc::version_conflict)) {
-        me->self_->send(me->ctx_.region(), placement::passivate_atom::value, me->ctx_.key());
+        me->ctx_.passivate(me->self_);
       }
       placement::settle(promise, std::move(stored));
       me->barrier_.release();

@@ -29,9 +29,9 @@ protected:
                               payment_request{std::move(order_id), "card", std::move(token)});
   }
 
-  /// Asks `provider` to void the authorization `id`, and runs.
-  slot<caf::ok_atom> void_authorization(const payment_provider& provider, std::string id) {
-    return ask<caf::ok_atom>(provider, void_atom::value, std::move(id));
+  /// Asks `provider` to void the payment of order `order_id`, and runs.
+  slot<caf::ok_atom> void_order(const payment_provider& provider, std::string order_id) {
+    return ask<caf::ok_atom>(provider, void_atom::value, std::move(order_id));
   }
 
   using supervision_test::keep;

@@ -2,6 +2,8 @@
 
 #include "troupe/order/payment_gateway.hpp"
 
+#include <string>
+
 #include <caf/sec.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -172,17 +174,26 @@ TEST_F(order_payment_gateway_test, a_dead_provider_counts_as_failing) {
   expect_fast_fail(gw, 5s);
 }
 
-TEST_F(order_payment_gateway_test, void_is_idempotent_and_an_unknown_id_is_an_answer) {
+TEST_F(order_payment_gateway_test, void_is_idempotent_and_refusals_of_voided_orders_are_answers) {
   auto gw = gateway(keep(spawn_sim_payment(sys_ref())));
-  auto x = authorize(gw, "tok_ok");
+  auto x = authorize(gw, "tok_ok", "order-1");
   ASSERT_TRUE(succeeded(x));
   for (int i = 0; i < 2; ++i) {
-    auto voided = void_authorization(gw, id_of(x));
+    auto voided = void_order(gw, "order-1");
     ASSERT_TRUE(voided->has_value());
     EXPECT_TRUE(**voided) << describe((*voided)->error());
   }
-  for (int i = 0; i < 5; ++i)
-    EXPECT_TRUE(failed_with(void_authorization(gw, "unknown"), errc::no_such_record));
+  // The order id reached the provider: the authorization is gone and the order refused.
+  EXPECT_TRUE(failed_with(authorize(gw, "tok_ok", "order-1"), errc::payment_declined));
+  // Orders never authorized void fine, and their refusals are decisions: more of them than
+  // the failure threshold leave the breaker closed.
+  for (int i = 0; i < 5; ++i) {
+    auto order = "unknown-" + std::to_string(i);
+    auto voided = void_order(gw, order);
+    ASSERT_TRUE(voided->has_value());
+    EXPECT_TRUE(**voided) << describe((*voided)->error());
+    EXPECT_TRUE(failed_with(authorize(gw, "tok_ok", order), errc::payment_declined));
+  }
   auto still = authorize(gw, "tok_ok", "order-2");
   EXPECT_TRUE(succeeded(still));
 }

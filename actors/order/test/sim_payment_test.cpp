@@ -70,9 +70,11 @@ TEST_F(order_sim_payment_test, latency_is_honoured_in_simulated_time) {
   ASSERT_TRUE(ok->has_value());
   EXPECT_TRUE(**ok);
   EXPECT_TRUE(failed_with(declined, errc::payment_declined));
-  auto voided = void_authorization(p, id_of(ok));
+  auto voided = void_order(p, "order-1");
   EXPECT_FALSE(voided->has_value());
-  advance(300ms);
+  advance(299ms);
+  EXPECT_FALSE(voided->has_value());
+  advance(1ms);
   ASSERT_TRUE(voided->has_value());
   EXPECT_TRUE(**voided);
 }
@@ -119,25 +121,60 @@ TEST_F(order_sim_payment_test, an_order_with_a_live_authorization_gets_it_again)
   auto other = authorize(p, "tok_ok", "order-2");
   ASSERT_TRUE(succeeded(other));
   EXPECT_NE(id_of(other), id_of(first));
-  // Once voided, the order may be authorized anew.
-  auto voided = void_authorization(p, id_of(first));
-  ASSERT_TRUE(succeeded(voided));
-  auto fresh = authorize(p, "tok_ok", "order-1");
-  ASSERT_TRUE(succeeded(fresh));
-  EXPECT_NE(id_of(fresh), id_of(first));
 }
 
-TEST_F(order_sim_payment_test, void_is_idempotent) {
+TEST_F(order_sim_payment_test, a_void_releases_the_orders_authorization_and_refuses_later_ones) {
+  auto p = sim();
+  auto first = authorize(p, "tok_ok", "order-1");
+  ASSERT_TRUE(succeeded(first));
+  auto other = authorize(p, "tok_ok", "order-2");
+  ASSERT_TRUE(succeeded(other));
+  auto voided = void_order(p, "order-1");
+  ASSERT_TRUE(succeeded(voided));
+  // A live authorization would be answered again: the refusal shows it is gone, and no fresh
+  // one is granted (tok_ok is never declined on its own).
+  auto after = authorize(p, "tok_ok", "order-1");
+  EXPECT_TRUE(failed_with(after, errc::payment_declined));
+  EXPECT_TRUE(failed_with(authorize(p, "tok_ok", "order-1"), errc::payment_declined));
+  // The void is per order: order-2 still holds its authorization.
+  auto still = authorize(p, "tok_ok", "order-2");
+  ASSERT_TRUE(succeeded(still));
+  EXPECT_EQ(id_of(still), id_of(other));
+}
+
+TEST_F(order_sim_payment_test, a_void_while_the_authorization_is_out_voids_it_too) {
+  auto p = sim(with_latency(300ms));
+  auto x = authorize(p, "tok_ok", "order-1");
+  advance(100ms);
+  auto voided = void_order(p, "order-1");
+  advance(200ms);
+  // The provider granted it; the void was already on its way (as after a lost answer).
+  ASSERT_TRUE(succeeded(x));
+  EXPECT_FALSE(voided->has_value());
+  advance(100ms);
+  ASSERT_TRUE(succeeded(voided));
+  auto after = authorize(p, "tok_ok", "order-1");
+  advance(300ms);
+  EXPECT_TRUE(failed_with(after, errc::payment_declined));
+}
+
+TEST_F(order_sim_payment_test, void_is_idempotent_and_an_order_never_authorized_is_fine) {
   auto p = sim();
   auto x = authorize(p, "tok_ok");
   ASSERT_TRUE(succeeded(x));
-  auto once = void_authorization(p, id_of(x));
+  auto once = void_order(p, "order-1");
   ASSERT_TRUE(once->has_value());
-  EXPECT_TRUE(**once);
-  auto twice = void_authorization(p, id_of(x));
+  EXPECT_TRUE(**once) << describe((*once)->error());
+  auto twice = void_order(p, "order-1");
   ASSERT_TRUE(twice->has_value());
-  EXPECT_TRUE(**twice);
-  EXPECT_TRUE(failed_with(void_authorization(p, "no-such-authorization"), errc::no_such_record));
+  EXPECT_TRUE(**twice) << describe((*twice)->error());
+  EXPECT_TRUE(failed_with(authorize(p, "tok_ok", "order-1"), errc::payment_declined));
+  // Voiding an order the provider never saw is an answer too, and it stays refused.
+  auto unknown = void_order(p, "order-never-authorized");
+  ASSERT_TRUE(unknown->has_value());
+  EXPECT_TRUE(**unknown) << describe((*unknown)->error());
+  EXPECT_TRUE(
+      failed_with(authorize(p, "tok_ok", "order-never-authorized"), errc::payment_declined));
 }
 
 } // namespace

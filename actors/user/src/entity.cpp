@@ -13,8 +13,6 @@ namespace troupe::user {
 
 namespace {
 
-using load_atom = caf::atom_constant<caf::atom("load")>;
-
 /// One activation of a user.
 class user_activation : public std::enable_shared_from_this<user_activation> {
 public:
@@ -28,34 +26,22 @@ public:
     auto me = shared_from_this();
     // Whatever ends this activation, its copy must not outlive it.
     self_->attach_functor([me] { me->withdraw(); });
-    self_->set_default_handler(caf::skip);
-    self_->send(self_, load_atom::value);
-    return ctx_.serve(self_, caf::message_handler{[me](load_atom) { me->load(); }});
+    return ctx_.load_first(
+        self_,
+        [me](auto done) {
+          me->repo_->load(me->self_, me->ctx_.key(), [me, done](caf::expected<user_record> loaded) {
+            if (loaded)
+              me->set_state(std::move(*loaded));
+            else if (!is(loaded.error(), errc::no_such_record))
+              return done(loaded.error());
+            done({});
+          });
+        },
+        [me] { me->serve(); });
   }
 
 private:
-  void load() {
-    auto me = shared_from_this();
-    repo_->load(self_, ctx_.key(), [me](caf::expected<user_record> loaded) {
-      if (loaded)
-        me->set_state(std::move(*loaded));
-      else if (!is(loaded.error(), errc::no_such_record))
-        return me->fail(loaded.error());
-      me->serve();
-    });
-  }
-
-  // Answers everything with the load error and makes room for a fresh activation.
-  void fail(caf::error err) {
-    self_->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
-      return caf::result<caf::message>{err};
-    });
-    self_->become(ctx_.serve(self_, caf::message_handler{[](load_atom) {}}));
-    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
-  }
-
   void serve() {
-    self_->set_default_handler(caf::print_and_drop);
     auto me = shared_from_this();
     self_->become(ctx_.serve(
         self_, caf::message_handler{
@@ -143,7 +129,7 @@ private:
 
   void passivate() {
     withdraw(); // a passivating activation no longer speaks for the key
-    self_->send(ctx_.region(), placement::passivate_atom::value, ctx_.key());
+    ctx_.passivate(self_);
   }
 
   caf::event_based_actor* self_;

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/skip.hpp>
 #include <spdlog/spdlog.h>
 
 #include "troupe/core/error.hpp"
@@ -19,6 +20,39 @@ caf::behavior entity_context::serve(caf::event_based_actor* self,
   return handler.or_else(caf::after(idle_) >> [self, region = region_, key = key_] {
     self->send(region, passivate_atom::value, key);
   });
+}
+
+void entity_context::passivate(caf::event_based_actor* self) const {
+  self->send(region_, passivate_atom::value, key_);
+}
+
+namespace {
+
+// Sent by an activation to itself: the load starts once the behavior is installed.
+using load_atom = caf::atom_constant<caf::atom("load")>;
+
+} // namespace
+
+caf::behavior entity_context::load_first(caf::event_based_actor* self,
+                                         std::function<void(std::function<void(caf::error)>)> load,
+                                         std::function<void()> ready) const {
+  self->set_default_handler(caf::skip);
+  self->send(self, load_atom::value);
+  auto ctx = *this;
+  return serve(self, caf::message_handler{[self, ctx, load, ready](load_atom) {
+                 load([self, ctx, ready](caf::error err) {
+                   if (!err) {
+                     self->set_default_handler(caf::print_and_drop);
+                     ready();
+                     return;
+                   }
+                   self->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
+                     return caf::result<caf::message>{err};
+                   });
+                   self->become(ctx.serve(self, caf::message_handler{[](load_atom) {}}));
+                   ctx.passivate(self);
+                 });
+               }});
 }
 
 namespace {

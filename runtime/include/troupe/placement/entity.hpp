@@ -39,6 +39,21 @@ public:
   /// asks its region to passivate it. Use it for every behavior the entity `become`s.
   caf::behavior serve(caf::event_based_actor* self, const caf::message_handler& handler) const;
 
+  /// Asks the region to stop this activation (e.g. after a version conflict: another
+  /// activation wrote, so this one's state is stale).
+  void passivate(caf::event_based_actor* self) const;
+
+  /// Returns the first behavior of an activation that loads its state before serving.
+  ///
+  /// `load(done)` starts reading the state and calls `done` inside the actor: with no
+  /// error once the state is there (or known to be absent), and `ready()` then installs
+  /// the serving behavior with `become`. Messages that arrive meanwhile wait in the
+  /// mailbox. On an error every message is answered with it and the activation asks to
+  /// be passivated, so the next message meets a fresh one.
+  caf::behavior load_first(caf::event_based_actor* self,
+                           std::function<void(std::function<void(caf::error)>)> load,
+                           std::function<void()> ready) const;
+
 private:
   std::string kind_;
   std::string key_;
