@@ -155,6 +155,7 @@ void add_notifications(const node_context& ctx, std::shared_ptr<auth::jwt_codec>
   dc.max_attempts = o.notify_max_attempts;
   dc.retry_initial = std::chrono::milliseconds{o.notify_retry_ms};
   dc.lease = pc.timeout * 2 + std::chrono::seconds{5};
+  dc.drain_timeout = pc.timeout + std::chrono::seconds{1};
   if (ctx.db) {
     events::relay_config relay;
     relay.db = ctx.db;

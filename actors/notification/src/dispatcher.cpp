@@ -1,6 +1,7 @@
 #include "troupe/notification/dispatcher.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
@@ -28,6 +29,12 @@ public:
 
   caf::behavior start() {
     auto me = shared_from_this();
+    // A stop waits for the attempts in flight to be recorded: a dropped outcome would
+    // leave its notification claimed, and the next dispatcher would send it again.
+    self_->set_exit_handler([me](caf::exit_msg& msg) {
+      me->stopping_ = msg.reason;
+      me->quit_when_idle();
+    });
     self_->send(self_, tick_atom::value);
     return {
         [me](tick_atom) {
@@ -41,8 +48,13 @@ public:
   }
 
 private:
+  void quit_when_idle() {
+    if (stopping_ && in_flight_ == 0 && !polling_)
+      self_->quit(*stopping_);
+  }
+
   void poll() {
-    if (polling_ || in_flight_ >= cfg_.batch)
+    if (stopping_ || polling_ || in_flight_ >= cfg_.batch)
       return;
     polling_ = true;
     auto me = shared_from_this();
@@ -50,12 +62,15 @@ private:
                       [me](caf::expected<std::vector<notification_record>> due) {
                         me->polling_ = false;
                         if (!due) {
+                          me->quit_when_idle();
                           spdlog::warn("notifications: cannot claim due ones: {}",
                                        describe(due.error()));
                           return;
                         }
+                        // Even if a stop came meanwhile: they are claimed, so they are ours.
                         for (auto& n : *due)
                           me->attempt(n);
+                        me->quit_when_idle();
                       });
   }
 
@@ -81,6 +96,7 @@ private:
         spdlog::warn("notifications: cannot record an attempt: {}", describe(stored.error()));
       --me->in_flight_;
       me->poll();
+      me->quit_when_idle();
     };
     if (error.empty()) {
       count(channel_name, "sent");
@@ -111,6 +127,7 @@ private:
   std::shared_ptr<observability::registry> metrics_;
   size_t in_flight_ = 0;
   bool polling_ = false;
+  std::optional<caf::error> stopping_;
 };
 
 } // namespace
@@ -120,7 +137,7 @@ supervision::child_spec dispatcher_child(std::shared_ptr<notification_store> sto
                                          std::shared_ptr<observability::registry> metrics) {
   supervision::child_spec spec;
   spec.name = "notification-dispatcher";
-  spec.shutdown_timeout = std::chrono::seconds(1);
+  spec.shutdown_timeout = cfg.drain_timeout;
   spec.start = [=](caf::actor_system& sys) -> caf::expected<caf::actor> {
     return sys.spawn([=](caf::event_based_actor* self) {
       return std::make_shared<dispatcher>(self, store, provider, cfg, metrics)->start();

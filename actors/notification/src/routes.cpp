@@ -115,6 +115,9 @@ void get_preferences(const api_ptr& api, http::request_context ctx, http::respon
 
 void put_preferences(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto instance = std::string{ctx.req.target()};
+  // Who asks comes first: a stranger learns nothing, not even what a valid body is.
+  if (auto claims = auth::authenticate(*api->tokens, ctx.req); !claims)
+    return res(http::problem_from_error(claims.error(), instance));
   auto body = http::read_json_object(ctx.req);
   if (auto problem = http::first_problem(body))
     return res(std::move(*problem));

@@ -29,6 +29,9 @@ struct dispatcher_config {
   std::chrono::milliseconds retry_initial{1000};
   /// Longest delay between attempts.
   std::chrono::milliseconds retry_max{60'000};
+  /// How long a stopping dispatcher waits for attempts in flight to be recorded; should
+  /// exceed the provider's timeout, or the next node repeats what was sent.
+  std::chrono::milliseconds drain_timeout{6000};
 };
 
 /// A worker that attempts due notifications through `provider`, retries failures with
