@@ -167,6 +167,10 @@ private:
       return take(0);
     case order_status::rejecting:
       running_ = true;
+      // Out of stock means payment was never asked for: nothing to void, and no need to
+      // wait for a payment provider that may be down to give the stock back.
+      if (state_->reason == "out_of_stock")
+        return release(0, order_status::rejected);
       return void_payment(order_status::rejected);
     case order_status::cancelling:
       running_ = true;
