@@ -641,6 +641,36 @@ protected:
   std::vector<std::string> extra_flags() const override { return {"--payment-latency-ms", "500"}; }
 };
 
+/// Every token but tok_ok and tok_decline fails at the provider.
+class order_flow_failing_payment : public order_flow {
+protected:
+  std::vector<std::string> extra_flags() const override { return {"--payment-failure-rate", "1"}; }
+};
+
+TEST_F(order_flow_failing_payment, an_open_breaker_refuses_new_orders_with_retry_after) {
+  auto root = admin();
+  auto sku = unique("breaker");
+  set_stock(root, sku, 100);
+  auto buyer = new_user("breaker");
+  // Five technical failures in a row (the gateway's threshold) open the breaker.
+  for (int i = 0; i < 5; ++i) {
+    auto placed = place_new(buyer, order_body({{sku, 1}}, "tok_flaky"));
+    auto done = wait_final(buyer.auth, placed.value("id", ""));
+    EXPECT_EQ(done.value("status", ""), "rejected") << done.dump();
+    EXPECT_EQ(done.value("reason", ""), "payment_failed") << done.dump();
+  }
+  auto stored = list_all(buyer.auth).size();
+  auto refused = place(buyer, unique("key"), order_body({{sku, 1}}, "tok_ok"));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("/problems/unavailable"), std::string::npos) << refused.body;
+  ASSERT_EQ(refused.headers.count("retry-after"), 1u);
+  auto retry = std::stoi(refused.headers["retry-after"]);
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 5);
+  EXPECT_EQ(list_all(buyer.auth).size(), stored) << "a refused order is not stored";
+  expect_stock(root, sku, 100); // every rejection gave its unit back
+}
+
 TEST_F(order_flow_slow_payment, sagas_cut_short_by_kill_9_finish_on_the_next_node) {
   constexpr int units = 30, orders = 20, each = 2;
   auto root = admin();

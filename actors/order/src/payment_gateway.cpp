@@ -47,23 +47,27 @@ void record(gateway_pointer self, const caf::error& err) {
     spdlog::info("payment gateway: {} answers again; calls go through", st.cfg.name);
 }
 
-// Sends `xs` to the provider unless the breaker is open, and books the outcome on the breaker.
+// Sends `xs` to the provider with the timeout. A guarded call fails fast while the breaker
+// is open and books its outcome on the breaker; an unguarded one (a void: compensation that
+// must keep trying, and whose success says nothing about authorizations) does neither.
 template <class Reply, class... Ts>
-caf::result<Reply> forward(gateway_pointer self, Ts... xs) {
+caf::result<Reply> forward(gateway_pointer self, bool guarded, Ts... xs) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (!st.breaker.allow(now))
+  if (guarded && !st.breaker.allow(now))
     return make_error(errc::dependency_unavailable, st.cfg.name + " is failing; not called",
                       st.breaker.retry_after(now));
   auto rp = self->make_response_promise<Reply>();
   self->request(st.provider, st.cfg.timeout, std::move(xs)...)
       .then(
-          [self, rp](Reply& reply) mutable {
-            record(self, caf::error{});
+          [self, rp, guarded](Reply& reply) mutable {
+            if (guarded)
+              record(self, caf::error{});
             rp.deliver(std::move(reply));
           },
-          [self, rp](caf::error& err) mutable {
-            record(self, err);
+          [self, rp, guarded](caf::error& err) mutable {
+            if (guarded)
+              record(self, err);
             rp.deliver(std::move(err));
           });
   return rp;
@@ -76,10 +80,10 @@ payment_gateway::behavior_type gateway_actor(gateway_pointer self, payment_provi
   self->state.cfg = std::move(cfg);
   return {
       [self](authorize_atom, payment_request& req) -> caf::result<authorization> {
-        return forward<authorization>(self, authorize_atom::value, std::move(req));
+        return forward<authorization>(self, true, authorize_atom::value, std::move(req));
       },
       [self](void_atom, std::string& id) -> caf::result<caf::ok_atom> {
-        return forward<caf::ok_atom>(self, void_atom::value, std::move(id));
+        return forward<caf::ok_atom>(self, false, void_atom::value, std::move(id));
       },
       [self](breaker_atom) -> caf::result<caf::ok_atom> {
         auto& st = self->state;

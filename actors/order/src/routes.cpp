@@ -219,15 +219,25 @@ void place_order(const api_ptr& api, http::request_context ctx, http::responder 
                                      const auth::jwt_claims& who) mutable {
                   req.user_id = who.subject;
                   auto id = order_id_for(req.user_id, req.idempotency_key);
-                  ask_entity(
-                      api, self, res, instance, order_kind_name, id,
-                      [res](const order_record& r, bool created) {
-                        auto out =
-                            http::json_response(created ? status::created : status::ok, to_json(r));
-                        out.set(boost::beast::http::field::location, "/v1/orders/" + r.id);
-                        (*res)(std::move(out));
-                      },
-                      place_atom::value, req);
+                  auto place = [=] {
+                    ask_entity(
+                        api, self, res, instance, order_kind_name, id,
+                        [res](const order_record& r, bool created) {
+                          auto out = http::json_response(created ? status::created : status::ok,
+                                                         to_json(r));
+                          out.set(boost::beast::http::field::location, "/v1/orders/" + r.id);
+                          (*res)(std::move(out));
+                        },
+                        place_atom::value, req);
+                  };
+                  // While payments fail fast a new order would only be rejected: refuse it
+                  // now, with the breaker's Retry-After, and store nothing.
+                  auto gateway = api->names->lookup(payment_name);
+                  if (!gateway)
+                    return fail_with(res, instance)(gateway.error());
+                  self->request(caf::actor_cast<payment_gateway>(*gateway), api->request_timeout,
+                                breaker_atom::value)
+                      .then([place](caf::ok_atom) { place(); }, fail_with(res, instance));
                 });
 }
 

@@ -21,12 +21,6 @@ struct payment_gateway_config {
   std::string name = "payment provider";
 };
 
-/// Spawns the gateway the order saga talks to: it speaks the provider protocol, forwards every
-/// call to `provider` with a timeout, and guards it with a circuit breaker.
-///
-/// Technical failures, timeouts and a dead provider count against the breaker; declines and
-/// other decisions are healthy answers and never open it. While the breaker is open, calls are
-/// answered at once with `errc::dependency_unavailable` carrying the retry delay.
 /// `(breaker_atom) -> caf::ok_atom`, or `errc::dependency_unavailable` with the retry delay
 /// while the breaker is open: lets a caller refuse new work at once instead of starting it.
 using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
@@ -34,6 +28,13 @@ using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
 /// The gateway: the provider protocol plus the breaker query.
 using payment_gateway = payment_provider::extend<caf::replies_to<breaker_atom>::with<caf::ok_atom>>;
 
+/// Spawns the gateway the order saga talks to: it speaks the provider protocol, forwards every
+/// call to `provider` with a timeout, and guards authorizations with a circuit breaker.
+///
+/// Technical failures, timeouts and a dead provider count against the breaker; declines and
+/// other decisions are healthy answers and never open it. While the breaker is open,
+/// authorizations are answered at once with `errc::dependency_unavailable` carrying the retry
+/// delay. Voids are compensation that must keep trying: they pass the breaker and leave it be.
 payment_gateway spawn_payment_gateway(caf::actor_system& sys, payment_provider provider,
                                       payment_gateway_config cfg = {});
 
