@@ -21,6 +21,7 @@ trap cleanup EXIT
 build/nodes/troupe-node/troupe-node --http-host 127.0.0.1 --http-port 0 --log-level info \
   --jwt-secret "bench-secret-bench-secret-bench-secret" --actor-threads 1 2>"$work/node.log" &
 pids+=($!)
+node_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/node.log" 2>/dev/null && break; sleep 0.1; done
 node_port=$(grep -o 'listening on http://[^ ]*' "$work/node.log" | sed 's/.*://')
 curl -sf -X POST "http://127.0.0.1:$node_port/v1/users" -H 'Content-Type: application/json' \
@@ -33,26 +34,38 @@ curl -sf "http://127.0.0.1:$node_port/v1/users/$id" -H "Authorization: Bearer $t
 # Baseline: the same bytes from the least possible server.
 build/bench/baseline_http_server "$work/body.json" 1 >"$work/base.port" &
 pids+=($!)
+base_pid=$!
 for _ in $(seq 50); do [ -s "$work/base.port" ] && break; sleep 0.1; done
 base_port=$(cat "$work/base.port")
 
-run_wrk() { # port -> "rps p99_ms"
+# CPU seconds a process has used (user + system), from /proc.
+cpu_of() { awk -v t="$(getconf CLK_TCK)" '{printf "%.4f", ($14 + $15) / t}' "/proc/$1/stat"; }
+
+run_wrk() { # port pid -> "rps p99_ms cpu_us_per_request"
+  local before after
+  before=$(cpu_of "$2")
   wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" \
     "http://127.0.0.1:$1/v1/users/$id" >"$work/wrk.out"
-  local rps p99
+  after=$(cpu_of "$2")
+  local rps p99 reqs
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
+  reqs=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/wrk.out")
-  echo "$rps $p99"
+  echo "$rps $p99 $(awk -v a="$before" -v b="$after" -v n="$reqs" 'BEGIN {printf "%.2f", (b - a) * 1e6 / n}')"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$work/troupe"; : >"$work/base"
 for r in $(seq "$runs"); do
-  run_wrk "$base_port" >>"$work/base"
-  run_wrk "$node_port" >>"$work/troupe"
-  echo "run $r: baseline $(tail -1 "$work/base") | troupe $(tail -1 "$work/troupe")  (req/s p99-ms)"
+  run_wrk "$base_port" "$base_pid" >>"$work/base"
+  run_wrk "$node_port" "$node_pid" >>"$work/troupe"
+  echo "run $r: baseline $(tail -1 "$work/base") | troupe $(tail -1 "$work/troupe")  (req/s p99-ms cpu-us/req)"
 done
 b_rps=$(cut -d' ' -f1 "$work/base" | median); t_rps=$(cut -d' ' -f1 "$work/troupe" | median)
 b_p99=$(cut -d' ' -f2 "$work/base" | median); t_p99=$(cut -d' ' -f2 "$work/troupe" | median)
 echo "median req/s: baseline $b_rps, troupe $t_rps -> ratio $(awk -v a="$t_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a/b}') (goal >= 0.85)"
 echo "median p99:   baseline ${b_p99} ms, troupe ${t_p99} ms -> ratio $(awk -v a="$t_p99" -v b="$b_p99" 'BEGIN {printf "%.2f", a/b}') (goal <= 1.3)"
+# CPU per request is what the servers themselves spend; it drifts far less than req/s
+# when other work shares the machine.
+b_cpu=$(cut -d' ' -f3 "$work/base" | median); t_cpu=$(cut -d' ' -f3 "$work/troupe" | median)
+echo "median cpu:   baseline ${b_cpu} us/req, troupe ${t_cpu} us/req -> ratio $(awk -v a="$t_cpu" -v b="$b_cpu" 'BEGIN {printf "%.2f", a/b}')"
