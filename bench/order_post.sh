@@ -110,3 +110,7 @@ done
 p=$(median <"$work/pgbench"); t=$(median <"$work/troupe")
 echo "median: pgbench $p single-row inserts/s, troupe $t durable orders/s (${clients} clients)"
 echo "ratio $(awk -v a="$t" -v b="$p" 'BEGIN {printf "%.2f", a/b}') (goal >= 1.5)"
+# Group commit at work: store writes per shared COMMIT over the whole bench.
+curl -sf "$base/metrics" | awk '/^troupe_db_batch_size_sum/ {w=$2} /^troupe_db_batch_size_count/ {c=$2}
+  END {if (c > 0) printf "store: %d writes in %d commits (%.2f per commit)\n", w, c, w/c}'
+
