@@ -192,6 +192,8 @@ void start_services(node_context& ctx) {
   store::database_config db;
   db.url = o.database_url;
   db.pool_size = o.db_pool_size;
+  db.max_batch = o.db_max_batch;
+  db.write_batches = o.db_write_batches;
   for (auto part : {events::outbox_migrations(), user::user_migrations(), order::order_migrations(),
                     notification::notification_migrations()})
     db.migrations.insert(db.migrations.end(), part.begin(), part.end());

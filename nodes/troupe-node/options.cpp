@@ -102,6 +102,13 @@ parse_result parse_options(int argc, const char* const* argv) {
   app.add_option("--db-pool-size", o.db_pool_size, "Database connections")
       ->envname("TROUPE_DB_POOL_SIZE")
       ->check(CLI::Range(size_t{1}, size_t{256}));
+  app.add_option("--db-max-batch", o.db_max_batch, "Most writes sharing one COMMIT")
+      ->envname("TROUPE_DB_MAX_BATCH")
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--db-write-batches", o.db_write_batches,
+                 "Most shared write transactions at once (at most the pool size)")
+      ->envname("TROUPE_DB_WRITE_BATCHES")
+      ->check(CLI::Range(size_t{1}, size_t{256}));
   app.add_option("--jwt-secret", o.jwt_secret, "HS256 key of access tokens (random if empty)")
       ->envname("TROUPE_JWT_SECRET")
       ->capture_default_str();

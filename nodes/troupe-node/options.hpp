@@ -35,6 +35,10 @@ struct node_options {
   std::string database_url;
   /// Database connections.
   size_t db_pool_size = 4;
+  /// Most writes sharing one transaction and COMMIT.
+  size_t db_max_batch = 64;
+  /// Most shared write transactions running at once.
+  size_t db_write_batches = 2;
   /// HS256 key of access tokens; random per start if empty (tokens die with the node).
   std::string jwt_secret;
   /// Lifetime of access tokens in seconds.

@@ -104,11 +104,10 @@ public:
   void record(caf::event_based_actor* self, notice n, reply<size_t> done) override {
     if (!is_uuid(n.user_id))
       return done(make_error(errc::invalid_argument, "event without a user id"));
-    db_->run<size_t>(
+    db_->write<size_t>(
         self,
-        [n](pqxx::connection_base& c) -> caf::expected<size_t> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [n](pqxx::transaction_base& tx) -> caf::expected<size_t> {
+          prepare_all(tx.conn());
           if (!n.email.empty())
             tx.exec_prepared("contact_put", n.user_id, n.email);
           auto email = n.email;
@@ -127,7 +126,6 @@ public:
                                         to_string(ch), n.user_id, recipient, n.subject, n.body)
                            .affected_rows();
           }
-          tx.commit();
           return created;
         },
         std::move(done));
@@ -135,30 +133,26 @@ public:
 
   void claim_due(caf::event_based_actor* self, size_t limit, std::chrono::milliseconds lease,
                  reply<std::vector<notification_record>> done) override {
-    db_->run<std::vector<notification_record>>(
+    db_->write<std::vector<notification_record>>(
         self,
         [limit,
-         lease](pqxx::connection_base& c) -> caf::expected<std::vector<notification_record>> {
-          prepare_all(c);
-          pqxx::work tx{c};
+         lease](pqxx::transaction_base& tx) -> caf::expected<std::vector<notification_record>> {
+          prepare_all(tx.conn());
           std::vector<notification_record> out;
           for (const auto& row : tx.exec_prepared("notification_claim", static_cast<int64_t>(limit),
                                                   static_cast<int64_t>(lease.count())))
             out.push_back(from_row(row));
-          tx.commit();
           return out;
         },
         std::move(done));
   }
 
   void mark_sent(caf::event_based_actor* self, std::string id, reply<bool> done) override {
-    db_->run<bool>(
+    db_->write<bool>(
         self,
-        [id](pqxx::connection_base& c) -> caf::expected<bool> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [id](pqxx::transaction_base& tx) -> caf::expected<bool> {
+          prepare_all(tx.conn());
           tx.exec_prepared("notification_sent", id);
-          tx.commit();
           return true;
         },
         std::move(done));
@@ -166,14 +160,12 @@ public:
 
   void mark_failed(caf::event_based_actor* self, std::string id, std::string error, bool dead,
                    std::chrono::milliseconds retry_in, reply<bool> done) override {
-    db_->run<bool>(
+    db_->write<bool>(
         self,
-        [id, error, dead, retry_in](pqxx::connection_base& c) -> caf::expected<bool> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [id, error, dead, retry_in](pqxx::transaction_base& tx) -> caf::expected<bool> {
+          prepare_all(tx.conn());
           tx.exec_prepared("notification_failed", id, error, dead ? "dead" : "failed",
                            static_cast<int64_t>(retry_in.count()));
-          tx.commit();
           return true;
         },
         std::move(done));
@@ -193,13 +185,11 @@ public:
 
   void set_preferences(caf::event_based_actor* self, preferences p,
                        reply<preferences> done) override {
-    db_->run<preferences>(
+    db_->write<preferences>(
         self,
-        [p](pqxx::connection_base& c) -> caf::expected<preferences> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [p](pqxx::transaction_base& tx) -> caf::expected<preferences> {
+          prepare_all(tx.conn());
           tx.exec_prepared("prefs_put", p.user_id, p.email, p.push, p.sms);
-          tx.commit();
           return p;
         },
         std::move(done));

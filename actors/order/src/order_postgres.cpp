@@ -1,5 +1,6 @@
 // The order SQL, all of it. Status changes carry their event into the outbox in the
-// same transaction, so an event exists exactly when its change committed.
+// same transaction (the same savepoint of a shared write transaction), so an event exists
+// exactly when its change committed.
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -95,16 +96,14 @@ public:
   }
 
   void insert(caf::event_based_actor* self, order_record rec, reply<order_record> done) override {
-    db_->run<order_record>(
+    db_->write<order_record>(
         self,
-        [rec](pqxx::connection_base& c) mutable -> caf::expected<order_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
+          prepare_all(tx.conn());
           tx.exec_prepared("order_insert", rec.id, rec.user_id, to_string(rec.status),
                            items_json(rec.items), rec.payment_method, rec.payment_token,
                            rec.idempotency_key, rec.request_hash, rec.authorization_id, rec.reason,
                            rec.created_at_ms);
-          tx.commit();
           rec.version = 1;
           return rec;
         },
@@ -113,18 +112,16 @@ public:
 
   void update(caf::event_based_actor* self, order_record rec, std::optional<events::event> event,
               reply<order_record> done) override {
-    db_->run<order_record>(
+    db_->write<order_record>(
         self,
-        [rec, event](pqxx::connection_base& c) mutable -> caf::expected<order_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [rec, event](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
+          prepare_all(tx.conn());
           auto res = tx.exec_prepared("order_update", rec.id, rec.version, to_string(rec.status),
                                       rec.authorization_id, rec.reason, rec.updated_at_ms);
           if (res.affected_rows() != 1)
             return make_error(errc::version_conflict, "order " + rec.id + " changed meanwhile");
           if (event)
             events::append(tx, *event);
-          tx.commit();
           rec.version += 1;
           return rec;
         },

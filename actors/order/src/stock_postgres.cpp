@@ -1,5 +1,6 @@
-// The stock SQL, all of it. Each write is one transaction, conditional on the version
-// the activation loaded; every statement is prepared once per connection.
+// The stock SQL, all of it. Each write is one step of a shared write transaction (its own
+// savepoint), conditional on the version the activation loaded; every statement is prepared
+// once per connection.
 
 #include <pqxx/pqxx>
 
@@ -94,18 +95,15 @@ public:
 
   void set_on_hand(caf::event_based_actor* self, stock_record next,
                    reply<stock_record> done) override {
-    db_->run<stock_record>(
+    db_->write<stock_record>(
         self,
-        [next](pqxx::connection_base& c) -> caf::expected<stock_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [next](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
+          prepare_all(tx.conn());
           auto stored =
               next.version == 0
                   ? row_of(next.sku, tx.exec_prepared("stock_insert", next.sku, next.on_hand))
                   : row_of(next.sku,
                            tx.exec_prepared("stock_set", next.sku, next.version, next.on_hand));
-          if (stored)
-            tx.commit();
           return stored;
         },
         std::move(done));
@@ -113,11 +111,10 @@ public:
 
   void reserve(caf::event_based_actor* self, const stock_record& at, const std::string& order_id,
                int64_t quantity, reply<stock_record> done) override {
-    db_->run<stock_record>(
+    db_->write<stock_record>(
         self,
-        [at, order_id, quantity](pqxx::connection_base& c) -> caf::expected<stock_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [at, order_id, quantity](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
+          prepare_all(tx.conn());
           if (!reservation_of(tx, at.sku, order_id).state.empty())
             return current(tx, at); // this order was here before
           auto now = current(tx, at);
@@ -128,7 +125,6 @@ public:
           auto stored =
               row_of(at.sku, tx.exec_prepared("stock_change", at.sku, at.version, 0, quantity));
           tx.exec_prepared("reservation_put", at.sku, order_id, quantity, "held");
-          tx.commit();
           return stored;
         },
         std::move(done));
@@ -136,11 +132,10 @@ public:
 
   void release(caf::event_based_actor* self, const stock_record& at, const std::string& order_id,
                reply<stock_record> done) override {
-    db_->run<stock_record>(
+    db_->write<stock_record>(
         self,
-        [at, order_id](pqxx::connection_base& c) -> caf::expected<stock_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [at, order_id](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
+          prepare_all(tx.conn());
           auto r = reservation_of(tx, at.sku, order_id);
           if (at.version == 0) {
             // No row yet: nothing can be held, but the marker makes a late reserve a no-op.
@@ -148,7 +143,6 @@ public:
               return conflict(at.sku);
             if (r.state.empty())
               tx.exec_prepared("reservation_put", at.sku, order_id, 0, "released");
-            tx.commit();
             return at;
           }
           if (r.state == "released")
@@ -163,7 +157,6 @@ public:
           if (!stored)
             return stored;
           tx.exec_prepared("reservation_put", at.sku, order_id, r.quantity, "released");
-          tx.commit();
           return stored;
         },
         std::move(done));
@@ -171,11 +164,10 @@ public:
 
   void commit(caf::event_based_actor* self, const stock_record& at, const std::string& order_id,
               reply<stock_record> done) override {
-    db_->run<stock_record>(
+    db_->write<stock_record>(
         self,
-        [at, order_id](pqxx::connection_base& c) -> caf::expected<stock_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [at, order_id](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
+          prepare_all(tx.conn());
           auto r = reservation_of(tx, at.sku, order_id);
           if (r.state == "taken")
             return current(tx, at);
@@ -186,7 +178,6 @@ public:
           if (!stored)
             return stored;
           tx.exec_prepared("reservation_put", at.sku, order_id, r.quantity, "taken");
-          tx.commit();
           return stored;
         },
         std::move(done));

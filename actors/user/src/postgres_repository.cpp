@@ -89,18 +89,16 @@ public:
   }
 
   void insert(caf::event_based_actor* self, user_record rec, reply<user_record> done) override {
-    db_->run<user_record>(
+    db_->write<user_record>(
         self,
-        [rec](pqxx::connection_base& c) mutable -> caf::expected<user_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<user_record> {
+          prepare_all(tx.conn());
           tx.exec_prepared("user_insert", rec.id, rec.email, rec.password_hash, rec.display_name,
                            rec.role, rec.created_at_ms, rec.updated_at_ms);
           // Told to the rest of the system exactly when the user exists (e.g. a welcome).
           nlohmann::json body{
               {"user_id", rec.id}, {"email", rec.email}, {"display_name", rec.display_name}};
           events::append(tx, {random_uuid(), "user", rec.id, "user.registered", body.dump()});
-          tx.commit();
           rec.version = 1;
           return rec;
         },
@@ -108,16 +106,14 @@ public:
   }
 
   void update(caf::event_based_actor* self, user_record rec, reply<user_record> done) override {
-    db_->run<user_record>(
+    db_->write<user_record>(
         self,
-        [rec](pqxx::connection_base& c) mutable -> caf::expected<user_record> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<user_record> {
+          prepare_all(tx.conn());
           auto res = tx.exec_prepared("user_update", rec.id, rec.version, rec.password_hash,
                                       rec.display_name, rec.role, rec.updated_at_ms);
           if (res.affected_rows() != 1)
             return make_error(errc::version_conflict, "user " + rec.id + " changed meanwhile");
-          tx.commit();
           rec.version += 1;
           return rec;
         },
@@ -126,15 +122,13 @@ public:
 
   void remove(caf::event_based_actor* self, const std::string& id, uint64_t version,
               reply<bool> done) override {
-    db_->run<bool>(
+    db_->write<bool>(
         self,
-        [id, version](pqxx::connection_base& c) -> caf::expected<bool> {
-          prepare_all(c);
-          pqxx::work tx{c};
+        [id, version](pqxx::transaction_base& tx) -> caf::expected<bool> {
+          prepare_all(tx.conn());
           auto res = tx.exec_prepared("user_delete", id, version);
           if (res.affected_rows() != 1)
             return make_error(errc::version_conflict, "user " + id + " changed meanwhile");
-          tx.commit();
           return true;
         },
         std::move(done));

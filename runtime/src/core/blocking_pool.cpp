@@ -32,6 +32,12 @@ struct queued_job {
   uint64_t ticket;
   detail::erased_job work;
   clock_type::time_point deadline;
+  std::function<void()> on_dropped;
+
+  void dropped() {
+    if (on_dropped)
+      on_dropped();
+  }
 };
 
 } // namespace
@@ -81,7 +87,10 @@ struct pool_state {
       count("overloaded");
       return make_error(errc::overloaded, "pool " + cfg.name + " queue is full");
     }
-    queue.push_back(queued_job{ticket, std::move(req.work), clock_type::now() + req.timeout});
+    if (req.on_queued)
+      req.on_queued();
+    queue.push_back(queued_job{ticket, std::move(req.work), clock_type::now() + req.timeout,
+                               std::move(req.on_dropped)});
     publish_depth();
     guard.unlock();
     cv.notify_one();
@@ -111,6 +120,7 @@ struct pool_state {
       publish_depth();
     }
     for (auto& job : failed) {
+      job.dropped();
       count("unusable");
       complete(job.ticket,
                make_error(*cfg.fail_fast_when_unusable, "pool " + cfg.name + " lost its workers"));
@@ -150,6 +160,7 @@ struct pool_state {
   void run_one(pool_worker& worker, queued_job& job) {
     if (clock_type::now() > job.deadline) {
       // The caller has given up already; running the job would only add load.
+      job.dropped();
       count("expired");
       complete(job.ticket, caf::make_error(caf::sec::request_timeout));
       return;
@@ -301,6 +312,7 @@ void blocking_pool::stop() {
   }
   st->cv.notify_all();
   for (auto& job : abandoned) {
+    job.dropped();
     st->count("shutting_down");
     st->complete(job.ticket, make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
   }

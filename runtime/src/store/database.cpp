@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
 
+#include <caf/sec.hpp>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
+#include <pqxx/subtransaction>
+#include <pqxx/transaction>
 #include <spdlog/spdlog.h>
 
 #include "store/conninfo.hpp"
@@ -18,6 +23,33 @@
 namespace troupe::store {
 
 namespace detail {
+
+using write_clock = std::chrono::steady_clock;
+
+// One `database::write` from its submission until its batch ended.
+struct write_item {
+  enum class phase {
+    fresh,   // not yet accepted by the pool
+    queued,  // waiting for a batch; any worker may take it
+    taken,   // in a batch being run by some worker
+    done,    // `result` is final
+    dropped, // the pool answered its job unrun; nobody may take it
+  };
+  write_step step;
+  write_clock::time_point deadline;
+  phase state = phase::fresh;
+  // The step's own error or its batch's; none means it committed.
+  caf::error result;
+};
+
+// Writes waiting to share a transaction, and how many such transactions are running.
+struct write_queue {
+  std::mutex mtx;
+  std::condition_variable cv;
+  // Queued items in submission order; entries in other phases are dropped lazily.
+  std::deque<std::shared_ptr<write_item>> items;
+  size_t running = 0;
+};
 
 struct database_state {
   database_config cfg;
@@ -33,7 +65,11 @@ struct database_state {
   std::chrono::steady_clock::time_point last_warning{};
   bool warned = false;
 
+  write_queue writes;
+
   observability::gauge* up_metric = nullptr;
+  observability::counter* commits_metric = nullptr;
+  observability::histogram* batch_metric = nullptr;
   observability::counter* attempts_metric = nullptr;
   observability::family<observability::histogram>* seconds_metric = nullptr;
 
@@ -162,6 +198,73 @@ public:
   session_scope& operator=(const session_scope&) = delete;
 };
 
+// Takes `own` and up to `max - 1` other queued writes, oldest first, off the queue. Writes
+// whose caller has given up are answered with a timeout instead of being run.
+std::vector<std::shared_ptr<write_item>>
+take_batch(write_queue& q, const std::shared_ptr<write_item>& own, size_t max) {
+  auto now = write_clock::now();
+  std::vector<std::shared_ptr<write_item>> batch{own};
+  own->state = write_item::phase::taken;
+  std::deque<std::shared_ptr<write_item>> rest;
+  for (auto& item : q.items) {
+    if (item->state != write_item::phase::queued)
+      continue;
+    if (item->deadline <= now) {
+      item->state = write_item::phase::done;
+      item->result = caf::make_error(caf::sec::request_timeout);
+    } else if (batch.size() < max) {
+      item->state = write_item::phase::taken;
+      batch.push_back(item);
+    } else {
+      rest.push_back(item);
+    }
+  }
+  q.items.swap(rest);
+  return batch;
+}
+
+// A savepoint that exists on the server from its construction. libpqxx 6 issues a
+// subtransaction's SAVEPOINT lazily on its first `exec`, which `exec_prepared` bypasses: a
+// step of prepared statements alone would run outside any savepoint.
+class savepoint final : public pqxx::subtransaction {
+public:
+  savepoint(pqxx::dbtransaction& tx, const std::string& name)
+      : pqxx::internal::namedclass{"subtransaction", name}, pqxx::subtransaction{tx, name} {
+    Begin();
+  }
+};
+
+// Runs every step of `batch` in its own savepoint of one transaction and commits it once.
+// A step's error value or exception stays its own; an exception that broke the connection,
+// or a savepoint that cannot be rolled back, escapes and fails the whole batch.
+void run_batch(pqxx::connection_base& conn, const std::vector<std::shared_ptr<write_item>>& batch) {
+  pqxx::work tx{conn};
+  for (const auto& item : batch) {
+    auto name = conn.adorn_name("troupe_write");
+    caf::error err;
+    try {
+      savepoint sp{tx, name};
+      err = item->step.run(sp);
+      if (err)
+        sp.abort();
+      else
+        sp.commit();
+    } catch (...) {
+      bool broken = false;
+      err = map_current_exception(broken);
+      if (broken)
+        throw;
+    }
+    // libpqxx swallows a failed rollback, and a step may have caught a statement's error and
+    // gone on; rolling back here again leaves the transaction usable, or fails the batch
+    // rather than letting COMMIT of an aborted transaction quietly roll everything back.
+    if (err)
+      tx.exec0("ROLLBACK TO SAVEPOINT " + tx.quote_name(name));
+    item->result = std::move(err);
+  }
+  tx.commit();
+}
+
 std::string outcome_of(const caf::error& err) {
   if (!err)
     return "ok";
@@ -179,6 +282,8 @@ std::shared_ptr<database> database::start(caf::actor_system& sys, database_confi
   auto st = std::make_shared<detail::database_state>();
   st->cfg = std::move(cfg);
   st->cfg.pool_size = std::max<size_t>(1, st->cfg.pool_size);
+  st->cfg.max_batch = std::max<size_t>(1, st->cfg.max_batch);
+  st->cfg.write_batches = std::clamp<size_t>(st->cfg.write_batches, 1, st->cfg.pool_size);
   st->cfg.reconnect_initial = std::max(st->cfg.reconnect_initial, std::chrono::milliseconds{1});
   st->cfg.reconnect_max = std::max(st->cfg.reconnect_max, st->cfg.reconnect_initial);
   st->conninfo = detail::with_connect_timeout(st->cfg.url, st->cfg.connect_timeout);
@@ -189,6 +294,14 @@ std::shared_ptr<database> database::start(caf::actor_system& sys, database_confi
         &metrics->gauges("troupe_store_up", "Whether a database connection is up.").with({});
     st->attempts_metric =
         &metrics->counters("troupe_store_connect_attempts_total", "Database connect attempts.")
+             .with({});
+    st->commits_metric =
+        &metrics->counters("troupe_db_commits_total", "Shared write transactions committed.")
+             .with({});
+    st->batch_metric =
+        &metrics
+             ->histograms("troupe_db_batch_size", "Writes per shared write transaction.", {},
+                          {1, 2, 4, 8, 16, 32, 64, 128})
              .with({});
     st->seconds_metric = &metrics->histograms("troupe_store_query_seconds",
                                               "Time a database job ran, by outcome.", {"outcome"});
@@ -231,6 +344,71 @@ caf::error database::guarded(detail::database_state& st, void* context,
     st.seconds_metric->with({detail::outcome_of(err)})
         .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return err;
+}
+
+troupe::detail::job_request database::write_request(detail::write_step step,
+                                                    caf::timespan timeout) {
+  using phase = detail::write_item::phase;
+  auto item = std::make_shared<detail::write_item>();
+  item->step = std::move(step);
+  item->deadline = detail::write_clock::now() + timeout;
+  auto st = state_;
+  troupe::detail::job_request req;
+  req.timeout = timeout;
+  // Queued for a batch only once the pool accepted the job: a write the pool sheds at once
+  // (overloaded, unusable, stopping) must never run.
+  req.on_queued = [st, item] {
+    std::lock_guard<std::mutex> guard{st->writes.mtx};
+    item->state = phase::queued;
+    st->writes.items.push_back(item);
+  };
+  req.on_dropped = [st, item] {
+    std::lock_guard<std::mutex> guard{st->writes.mtx};
+    if (item->state == phase::queued)
+      item->state = phase::dropped;
+  };
+  // The job of each write either finds it done by another worker's batch, or leads a batch
+  // with it, or waits for whoever took it (or for a free batch slot).
+  req.work = [st, item](void* context) {
+    auto& q = st->writes;
+    std::unique_lock<std::mutex> lock{q.mtx};
+    for (;;) {
+      if (item->state == phase::done)
+        return item->step.output(item->result);
+      if (item->state == phase::queued && q.running < st->cfg.write_batches) {
+        auto batch = detail::take_batch(q, item, st->cfg.max_batch);
+        ++q.running;
+        lock.unlock();
+        auto err = guarded(*st, context, [&](pqxx::connection_base& conn) {
+          detail::run_batch(conn, batch);
+          return caf::error{};
+        });
+        if (!err && st->commits_metric) {
+          st->commits_metric->inc();
+          st->batch_metric->observe(static_cast<double>(batch.size()));
+        }
+        lock.lock();
+        --q.running;
+        for (auto& done : batch) {
+          if (err)
+            done->result = err;
+          done->state = phase::done;
+        }
+        q.cv.notify_all();
+        continue;
+      }
+      if (item->state != phase::queued && item->state != phase::taken)
+        return item->step.output(make_error(errc::store_failure, "write was never queued"));
+      if (detail::write_clock::now() >= item->deadline) {
+        // A taken write may still commit: like any timeout, the outcome stays open.
+        if (item->state == phase::queued)
+          item->state = phase::dropped;
+        return item->step.output(caf::make_error(caf::sec::request_timeout));
+      }
+      q.cv.wait_until(lock, item->deadline);
+    }
+  };
+  return req;
 }
 
 bool database::ready() const {

@@ -61,6 +61,12 @@ struct job_request {
   erased_job work;
   /// How long the caller waits; a job still queued past it is dropped unrun.
   caf::timespan timeout;
+  /// If set, called once the pool accepted the job, before any worker can take it; runs
+  /// under the pool's lock, so it must be quick and must not call into the pool.
+  std::function<void()> on_queued;
+  /// If set, called when the pool answers an accepted job without running it (expired,
+  /// stopped, no usable worker).
+  std::function<void()> on_dropped;
 };
 
 } // namespace detail
@@ -117,8 +123,16 @@ public:
   template <class T>
   void run_erased(caf::event_based_actor* self, detail::erased_job work,
                   std::function<void(caf::expected<T>)> done, caf::timespan timeout) {
+    run_request<T>(self, detail::job_request{std::move(work), timeout, {}, {}}, std::move(done));
+  }
+
+  /// Like `run_erased`, for a request that may carry queue hooks.
+  template <class T>
+  void run_request(caf::event_based_actor* self, detail::job_request req,
+                   std::function<void(caf::expected<T>)> done) {
     using result_ptr = std::shared_ptr<caf::expected<T>>;
-    self->request(front_, timeout, detail::job_request{std::move(work), timeout})
+    auto timeout = req.timeout;
+    self->request(front_, timeout, std::move(req))
         .then(
             [done](detail::job_output& out) {
               auto* result = std::any_cast<result_ptr>(&out.value);

@@ -17,6 +17,7 @@
 
 namespace pqxx {
 class connection_base;
+class transaction_base;
 } // namespace pqxx
 
 namespace troupe::observability {
@@ -41,6 +42,11 @@ struct database_config {
   std::chrono::milliseconds reconnect_initial{100};
   /// Longest delay between reconnect attempts.
   std::chrono::milliseconds reconnect_max{5000};
+  /// Most writes (see `database::write`) that share one transaction and its COMMIT.
+  size_t max_batch = 64;
+  /// Most shared write transactions running at once; writes arriving meanwhile queue up and
+  /// share the next one. At least one, at most `pool_size`.
+  size_t write_batches = 2;
   /// Schema changes applied by the first connection before the pool reports ready.
   std::vector<migration> migrations;
 };
@@ -49,6 +55,14 @@ namespace detail {
 
 /// Configuration, status and metrics shared by the workers of one database.
 struct database_state;
+
+/// A step of `database::write` as the write queue sees it: run in a savepoint, it returns its
+/// error value, if any; `output` then makes the job's result from the step's error, the
+/// shared transaction's error or none.
+struct write_step {
+  std::function<caf::error(pqxx::transaction_base&)> run;
+  std::function<troupe::detail::job_output(const caf::error&)> output;
+};
 
 } // namespace detail
 
@@ -87,6 +101,46 @@ public:
         std::move(done), timeout);
   }
 
+  /// Runs `step` as part of a write transaction and then `done(result)` inside `self`.
+  ///
+  /// Writes queued at the same moment (from any actor) share one transaction and one COMMIT,
+  /// so they share one WAL flush. Each `step` runs in its own SAVEPOINT: an error value it
+  /// returns, or an exception it throws, rolls back its own effects only; the other steps of
+  /// the batch commit together. `done` receives a value only after the shared COMMIT
+  /// succeeded, so an acknowledged write is durable. If the transaction itself fails (lost
+  /// connection, a COMMIT whose outcome is unknown), every step of the batch gets that error.
+  ///
+  /// `step` must not commit or abort `tx`; it may run more than once only if the caller
+  /// retries. Prepare statements inside it on `tx.conn()` (e.g. with `prepare_once`). Steps of
+  /// one batch run one after another on one connection, so a step should be short: a few
+  /// statements on the rows of one entity. Reads that need no durability belong in `run`.
+  template <class T>
+  void write(caf::event_based_actor* self,
+             std::function<caf::expected<T>(pqxx::transaction_base&)> step,
+             std::function<void(caf::expected<T>)> done,
+             caf::timespan timeout = std::chrono::seconds{10}) {
+    // The value waits here between the step and the COMMIT that makes it true.
+    auto value = std::make_shared<std::optional<T>>();
+    detail::write_step erased{
+        [step = std::move(step), value](pqxx::transaction_base& tx) -> caf::error {
+          auto result = step(tx);
+          if (!result)
+            return std::move(result.error());
+          value->emplace(std::move(*result));
+          return caf::error{};
+        },
+        [value](const caf::error& err) {
+          caf::error why = err;
+          if (!why && !value->has_value())
+            why = make_error(errc::store_failure, "write step produced no value");
+          auto out = why ? std::make_shared<caf::expected<T>>(std::move(why))
+                         : std::make_shared<caf::expected<T>>(std::move(**value));
+          bool ok = static_cast<bool>(*out);
+          return troupe::detail::job_output{std::move(out), ok};
+        }};
+    pool_->run_request<T>(self, write_request(std::move(erased), timeout), std::move(done));
+  }
+
   /// Returns whether a connection is up and the migrations are applied (for /readyz).
   bool ready() const;
 
@@ -109,6 +163,9 @@ private:
   // noting a lost connection so its worker reconnects.
   static caf::error guarded(detail::database_state& st, void* context,
                             const std::function<caf::error(pqxx::connection_base&)>& body);
+
+  // Queues `step` for the next shared write transaction and wraps it as a pool job.
+  troupe::detail::job_request write_request(detail::write_step step, caf::timespan timeout);
 
   std::shared_ptr<detail::database_state> state_;
   std::shared_ptr<blocking_pool> pool_;
