@@ -29,7 +29,7 @@
 
 #include "support/loopback_server.hpp"
 #include "support/node.hpp"
-#include "support/postgres.hpp"
+#include "support/postgres_suite.hpp"
 
 namespace troupe::testing {
 namespace {
@@ -261,17 +261,8 @@ std::string describe(const std::vector<hook_post>& posts) {
   return out;
 }
 
-class notification_flow : public ::testing::Test {
+class notification_flow : public postgres_suite {
 protected:
-  static void SetUpTestSuite() {
-    ASSERT_TRUE(throwaway_postgres::available()) << "PostgreSQL is not installed";
-    pg_ = new throwaway_postgres();
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   void TearDown() override {
     // Stopped as an operator would, so its log ends cleanly; the process dies anyway.
     if (node_) {
@@ -466,12 +457,9 @@ protected:
           << "two notifications for one event and channel: " << i.dump();
   }
 
-  static throwaway_postgres* pg_;
   std::unique_ptr<webhook_receiver> hook_;
   std::unique_ptr<running_node> node_;
 };
-
-throwaway_postgres* notification_flow::pg_ = nullptr;
 
 TEST_F(notification_flow, a_registration_sends_exactly_one_welcome_email) {
   start_receiver();

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/node.hpp"
-#include "support/postgres.hpp"
+#include "support/postgres_suite.hpp"
 
 namespace troupe::testing {
 namespace {
@@ -55,17 +55,8 @@ json order_body(const std::vector<std::pair<std::string, int>>& lines,
   return {{"items", items}, {"payment", {{"method", "sim"}, {"token", token}}}};
 }
 
-class order_flow : public ::testing::Test {
+class order_flow : public postgres_suite {
 protected:
-  static void SetUpTestSuite() {
-    ASSERT_TRUE(throwaway_postgres::available()) << "PostgreSQL is not installed";
-    pg_ = new throwaway_postgres();
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(pg_, nullptr);
     start_node();
@@ -240,11 +231,8 @@ protected:
     return out;
   }
 
-  static throwaway_postgres* pg_;
   std::unique_ptr<running_node> node_;
 };
-
-throwaway_postgres* order_flow::pg_ = nullptr;
 
 TEST_F(order_flow, an_order_paid_with_tok_ok_is_confirmed_and_takes_its_stock) {
   auto root = admin();

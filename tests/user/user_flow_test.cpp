@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/node.hpp"
-#include "support/postgres.hpp"
+#include "support/postgres_suite.hpp"
 #include "troupe/auth/jwt.hpp"
 
 namespace troupe::testing {
@@ -24,17 +24,8 @@ using json = nlohmann::json;
 
 const std::string secret = "an-end-to-end-test-secret-of-32+chars";
 
-class user_flow : public ::testing::Test {
+class user_flow : public postgres_suite {
 protected:
-  static void SetUpTestSuite() {
-    ASSERT_TRUE(throwaway_postgres::available()) << "PostgreSQL is not installed";
-    pg_ = new throwaway_postgres();
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   void SetUp() override { start_node(); }
 
   void start_node() {
@@ -87,11 +78,8 @@ protected:
            "@example.org";
   }
 
-  static throwaway_postgres* pg_;
   std::unique_ptr<running_node> node_;
 };
-
-throwaway_postgres* user_flow::pg_ = nullptr;
 
 TEST_F(user_flow, register_login_read_update_delete) {
   auto email = unique_email("Flow");
