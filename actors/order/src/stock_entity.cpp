@@ -11,8 +11,10 @@ namespace troupe::order {
 
 namespace {
 
-/// One activation of a SKU. It answers out-of-stock and repeated reserves from memory;
-/// every change is a conditional write to the store, with other messages held meanwhile.
+/// One activation of a SKU. It answers repeated reserves from memory; every change is a
+/// conditional write to the store, with other messages held meanwhile. Reserves, releases
+/// and commits that arrive during a write go to the store together in the next one: a
+/// popular SKU takes one write per commit round, not one per order.
 class stock_activation : public std::enable_shared_from_this<stock_activation> {
 public:
   stock_activation(caf::event_based_actor* self, placement::entity_context ctx,
@@ -38,6 +40,11 @@ public:
   }
 
 private:
+  struct pending_op {
+    stock_op op;
+    caf::typed_response_promise<stock_record> promise;
+  };
+
   void serve() {
     auto me = shared_from_this();
     self_->become(ctx_.serve(
@@ -51,23 +58,15 @@ private:
                    [me](reserve_atom, const std::string& order_id, int64_t quantity) {
                      return me->reserve(order_id, quantity);
                    },
-                   [me](release_atom, const std::string& order_id) -> caf::result<stock_record> {
-                     // Without a row nothing is held, but the marker still makes a late reserve
-                     // of this order a no-op once the SKU is stocked.
-                     auto at = me->stock_.value_or(stock_record{me->ctx_.key(), 0, 0, 0});
-                     return me->write(
-                         [&](auto done) { me->repo_->release(me->self_, at, order_id, done); },
-                         [me, order_id] { me->held_.erase(order_id); });
+                   [me](release_atom, std::string& order_id) {
+                     return me->enqueue({stock_op::kind::release, std::move(order_id), 0});
                    },
-                   [me](commit_atom, const std::string& order_id) -> caf::result<stock_record> {
+                   [me](commit_atom, std::string& order_id) -> caf::result<stock_record> {
                      if (!me->stock_)
                        return make_error(errc::invalid_state, "no reservation of " + order_id);
-                     return me->write(
-                         [&](auto done) {
-                           me->repo_->commit(me->self_, *me->stock_, order_id, done);
-                         },
-                         [me, order_id] { me->held_.erase(order_id); });
+                     return me->enqueue({stock_op::kind::commit, std::move(order_id), 0});
                    },
+                   [me](resume_atom) { me->flush(); },
                }));
   }
 
@@ -79,7 +78,7 @@ private:
       return make_error(errc::invalid_state, std::to_string(next.reserved) +
                                                  " units are reserved; on_hand cannot go below");
     next.on_hand = on_hand;
-    return write([&](auto done) { repo_->set_on_hand(self_, next, done); }, [] {});
+    return write([&](auto done) { repo_->set_on_hand(self_, next, done); });
   }
 
   caf::result<stock_record> reserve(const std::string& order_id, int64_t quantity) {
@@ -89,29 +88,76 @@ private:
       return make_error(errc::out_of_stock, "no stock of " + ctx_.key());
     if (held_.count(order_id) > 0)
       return *stock_; // a repeated request of the same order
-    // Refused from memory: the activation holds the latest committed row.
-    if (stock_->on_hand - stock_->reserved < quantity)
-      return make_error(errc::out_of_stock, std::to_string(stock_->on_hand - stock_->reserved) +
-                                                " of " + ctx_.key() + " available, " +
-                                                std::to_string(quantity) + " requested");
+    return enqueue({stock_op::kind::reserve, order_id, quantity});
+  }
+
+  // Queues `op` for the next batch. The flush message goes behind whatever is in the
+  // mailbox now (including messages held back by a write in flight), so every op that
+  // queued up meanwhile joins one store write instead of waiting for one each.
+  caf::result<stock_record> enqueue(stock_op op) {
+    auto promise = self_->make_response_promise<stock_record>();
+    pending_.push_back({std::move(op), promise});
+    if (!flush_sent_) {
+      flush_sent_ = true;
+      self_->send(self_, resume_atom::value);
+    }
+    return promise;
+  }
+
+  void flush() {
+    flush_sent_ = false;
+    if (pending_.empty())
+      return;
+    auto batch = std::move(pending_);
+    pending_.clear();
+    std::vector<stock_op> ops;
+    ops.reserve(batch.size());
+    for (const auto& p : batch)
+      ops.push_back(p.op);
+    auto at = stock_.value_or(stock_record{ctx_.key(), 0, 0, 0});
+    barrier_.hold();
     auto me = shared_from_this();
-    return write([&](auto done) { repo_->reserve(self_, *stock_, order_id, quantity, done); },
-                 [me, order_id, quantity] { me->held_[order_id] = quantity; });
+    repo_->apply(self_, at, std::move(ops),
+                 [me, batch = std::move(batch)](caf::expected<stock_outcome> out) mutable {
+                   me->barrier_.release();
+                   if (!out) {
+                     if (is(out.error(), errc::version_conflict))
+                       me->ctx_.passivate(me->self_);
+                     for (auto& p : batch)
+                       p.promise.deliver(out.error());
+                     return;
+                   }
+                   if (out->stock.version > 0) // version 0: markers only, still no row
+                     me->stock_ = out->stock;
+                   for (size_t i = 0; i < batch.size(); ++i)
+                     me->settle(batch[i], out->results[i], out->stock);
+                 });
+  }
+
+  // Answers one op of a batch and keeps the held reservations in memory in step.
+  void settle(pending_op& p, caf::error& err, const stock_record& now) {
+    if (err) {
+      p.promise.deliver(std::move(err));
+      return;
+    }
+    if (p.op.what == stock_op::kind::reserve)
+      held_.emplace(p.op.order_id, p.op.quantity);
+    else
+      held_.erase(p.op.order_id);
+    p.promise.deliver(now);
   }
 
   // Runs one store write with every other message held back until it is done; a
   // conflict means another activation wrote meanwhile, so this one steps aside.
-  template <class Start, class Then>
-  caf::result<stock_record> write(Start start, Then on_success) {
+  template <class Start>
+  caf::result<stock_record> write(Start start) {
     auto promise = self_->make_response_promise<stock_record>();
     barrier_.hold();
     auto me = shared_from_this();
-    start([me, promise, on_success](caf::expected<stock_record> stored) mutable {
-      if (stored) {
-        if (stored->version > 0) // version 0: a marker only, the SKU still has no row
-          me->stock_ = *stored;
-        on_success();
-      } else if (is(stored.error(), errc::version_conflict)) {
+    start([me, promise](caf::expected<stock_record> stored) mutable {
+      if (stored)
+        me->stock_ = *stored;
+      else if (is(stored.error(), errc::version_conflict)) {
         me->ctx_.passivate(me->self_);
       }
       placement::settle(promise, std::move(stored));
@@ -125,6 +171,8 @@ private:
   std::shared_ptr<stock_repository> repo_;
   std::optional<stock_record> stock_;
   std::unordered_map<std::string, int64_t> held_;
+  std::vector<pending_op> pending_;
+  bool flush_sent_ = false;
   placement::write_barrier barrier_;
 };
 

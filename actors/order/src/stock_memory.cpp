@@ -1,6 +1,8 @@
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
+#include "stock_ops.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/order/stock.hpp"
 
@@ -8,15 +10,34 @@ namespace troupe::order {
 
 namespace {
 
-enum class held_as { held, taken, released };
-
-struct reservation {
-  int64_t quantity = 0;
-  held_as state = held_as::held;
-};
+using detail::held_as;
+using detail::reservation;
 
 // Reservations by order id; they may exist before their SKU's row (release markers).
 using reservations = std::unordered_map<std::string, reservation>;
+
+// The rows `detail::apply_ops` works on: one SKU's reservations in memory.
+struct memory_rows {
+  reservations& held;
+
+  std::optional<reservation> find(const std::string& order_id) const {
+    auto i = held.find(order_id);
+    return i == held.end() ? std::nullopt : std::optional<reservation>{i->second};
+  }
+  bool hold(const std::string& order_id, int64_t quantity) {
+    return held.emplace(order_id, reservation{quantity, held_as::held}).second;
+  }
+  std::optional<int64_t> take(const std::string& order_id) {
+    auto i = held.find(order_id);
+    if (i == held.end() || i->second.state != held_as::held)
+      return std::nullopt;
+    i->second.state = held_as::taken;
+    return i->second.quantity;
+  }
+  void put(const std::string& order_id, int64_t quantity, held_as state) {
+    held[order_id] = {quantity, state};
+  }
+};
 
 caf::error conflict(const std::string& sku) {
   return make_error(errc::version_conflict, "stock of " + sku + " changed meanwhile");
@@ -52,45 +73,17 @@ public:
         true));
   }
 
-  void reserve(caf::event_based_actor*, const stock_record& at, const std::string& order_id,
-               int64_t quantity, reply<stock_record> done) override {
-    done(change(at, [&](stock_record& row, reservations& held) -> caf::error {
-      if (held.count(order_id) > 0)
-        return {};
-      if (row.on_hand - row.reserved < quantity)
-        return make_error(errc::out_of_stock, "too few units of " + at.sku);
-      held[order_id] = {quantity, held_as::held};
-      row.reserved += quantity;
+  void apply(caf::event_based_actor*, const stock_record& at, std::vector<stock_op> ops,
+             reply<stock_outcome> done) override {
+    std::vector<caf::error> results;
+    auto stored = change(at, [&](stock_record& row, reservations& held) -> caf::error {
+      memory_rows rows{held};
+      results = detail::apply_ops(at, ops, rows, row.on_hand, row.reserved);
       return {};
-    }));
-  }
-
-  void release(caf::event_based_actor*, const stock_record& at, const std::string& order_id,
-               reply<stock_record> done) override {
-    done(change(at, [&](stock_record& row, reservations& held) -> caf::error {
-      auto& r = held[order_id]; // a marker when there was none
-      if (r.state == held_as::held)
-        row.reserved -= r.quantity;
-      else if (r.state == held_as::taken)
-        row.on_hand += r.quantity;
-      r.state = held_as::released;
-      return {};
-    }));
-  }
-
-  void commit(caf::event_based_actor*, const stock_record& at, const std::string& order_id,
-              reply<stock_record> done) override {
-    done(change(at, [&](stock_record& row, reservations& held) -> caf::error {
-      auto i = held.find(order_id);
-      if (i != held.end() && i->second.state == held_as::taken)
-        return {};
-      if (i == held.end() || i->second.state != held_as::held)
-        return make_error(errc::invalid_state, "no held reservation of " + order_id);
-      row.on_hand -= i->second.quantity;
-      row.reserved -= i->second.quantity;
-      i->second.state = held_as::taken;
-      return {};
-    }));
+    });
+    if (!stored)
+      return done(stored.error());
+    done(stock_outcome{*stored, std::move(results)});
   }
 
 private:

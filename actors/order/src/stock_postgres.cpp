@@ -2,8 +2,11 @@
 // savepoint), conditional on the version the activation loaded; every statement is prepared
 // once per connection.
 
+#include <optional>
+
 #include <pqxx/pqxx>
 
+#include "stock_ops.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/order/stock.hpp"
 #include "troupe/store/database.hpp"
@@ -33,10 +36,16 @@ void prepare_all(pqxx::connection_base& c) {
   store::prepare_once(c, "reservation_get",
                       "SELECT quantity, state FROM stock_reservations "
                       "WHERE sku = $1 AND order_id = $2 FOR UPDATE");
+  store::prepare_once(c, "reservation_hold",
+                      "INSERT INTO stock_reservations (sku, order_id, quantity, state) "
+                      "VALUES ($1, $2, $3, 'held') ON CONFLICT DO NOTHING RETURNING quantity");
+  store::prepare_once(c, "reservation_take",
+                      "UPDATE stock_reservations SET state = 'taken' "
+                      "WHERE sku = $1 AND order_id = $2 AND state = 'held' RETURNING quantity");
   store::prepare_once(c, "reservation_put",
                       "INSERT INTO stock_reservations (sku, order_id, quantity, state) "
                       "VALUES ($1, $2, $3, $4) ON CONFLICT (sku, order_id) DO UPDATE "
-                      "SET state = EXCLUDED.state");
+                      "SET quantity = EXCLUDED.quantity, state = EXCLUDED.state");
 }
 
 caf::error conflict(const std::string& sku) {
@@ -58,18 +67,40 @@ caf::expected<stock_record> current(pqxx::transaction_base& tx, const stock_reco
   return row;
 }
 
-struct reservation {
-  int64_t quantity = 0;
-  std::string state; // empty: none
-};
+using detail::held_as;
+using detail::reservation;
 
-reservation reservation_of(pqxx::transaction_base& tx, const std::string& sku,
-                           const std::string& order_id) {
-  auto rows = tx.exec_prepared("reservation_get", sku, order_id);
-  if (rows.empty())
-    return {};
-  return {rows[0][0].as<int64_t>(), rows[0][1].as<std::string>()};
-}
+// The rows `detail::apply_ops` works on: one SKU's reservations, one statement per call.
+// The happy paths (hold, take) are a single statement each.
+struct sql_rows {
+  pqxx::transaction_base& tx;
+  const std::string& sku;
+
+  std::optional<reservation> find(const std::string& order_id) const {
+    auto rows = tx.exec_prepared("reservation_get", sku, order_id);
+    if (rows.empty())
+      return std::nullopt;
+    auto state = rows[0][1].as<std::string>();
+    return reservation{rows[0][0].as<int64_t>(), state == "held"    ? held_as::held
+                                                 : state == "taken" ? held_as::taken
+                                                                    : held_as::released};
+  }
+  bool hold(const std::string& order_id, int64_t quantity) {
+    return !tx.exec_prepared("reservation_hold", sku, order_id, quantity).empty();
+  }
+  std::optional<int64_t> take(const std::string& order_id) {
+    auto rows = tx.exec_prepared("reservation_take", sku, order_id);
+    if (rows.empty())
+      return std::nullopt;
+    return rows[0][0].as<int64_t>();
+  }
+  void put(const std::string& order_id, int64_t quantity, held_as state) {
+    tx.exec_prepared("reservation_put", sku, order_id, quantity,
+                     state == held_as::held    ? "held"
+                     : state == held_as::taken ? "taken"
+                                               : "released");
+  }
+};
 
 class postgres_stock final : public stock_repository {
 public:
@@ -109,76 +140,29 @@ public:
         std::move(done));
   }
 
-  void reserve(caf::event_based_actor* self, const stock_record& at, const std::string& order_id,
-               int64_t quantity, reply<stock_record> done) override {
-    db_->write<stock_record>(
+  void apply(caf::event_based_actor* self, const stock_record& at, std::vector<stock_op> ops,
+             reply<stock_outcome> done) override {
+    db_->write<stock_outcome>(
         self,
-        [at, order_id, quantity](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
+        [at, ops](pqxx::transaction_base& tx) -> caf::expected<stock_outcome> {
           prepare_all(tx.conn());
-          if (!reservation_of(tx, at.sku, order_id).state.empty())
-            return current(tx, at); // this order was here before
-          auto now = current(tx, at);
-          if (!now)
-            return now;
-          if (now->on_hand - now->reserved < quantity)
-            return make_error(errc::out_of_stock, "too few units of " + at.sku);
-          auto stored =
-              row_of(at.sku, tx.exec_prepared("stock_change", at.sku, at.version, 0, quantity));
-          tx.exec_prepared("reservation_put", at.sku, order_id, quantity, "held");
-          return stored;
-        },
-        std::move(done));
-  }
-
-  void release(caf::event_based_actor* self, const stock_record& at, const std::string& order_id,
-               reply<stock_record> done) override {
-    db_->write<stock_record>(
-        self,
-        [at, order_id](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
-          prepare_all(tx.conn());
-          auto r = reservation_of(tx, at.sku, order_id);
-          if (at.version == 0) {
-            // No row yet: nothing can be held, but the marker makes a late reserve a no-op.
-            if (!tx.exec_prepared("stock_get", at.sku).empty())
-              return conflict(at.sku);
-            if (r.state.empty())
-              tx.exec_prepared("reservation_put", at.sku, order_id, 0, "released");
-            return at;
-          }
-          if (r.state == "released")
-            return current(tx, at);
-          caf::expected<stock_record> stored = current(tx, at);
-          if (r.state == "held")
-            stored = row_of(at.sku,
-                            tx.exec_prepared("stock_change", at.sku, at.version, 0, -r.quantity));
-          else if (r.state == "taken")
-            stored =
-                row_of(at.sku, tx.exec_prepared("stock_change", at.sku, at.version, r.quantity, 0));
+          sql_rows rows{tx, at.sku};
+          auto on_hand = at.on_hand;
+          auto reserved = at.reserved;
+          stock_outcome out{at, detail::apply_ops(at, ops, rows, on_hand, reserved)};
+          // One conditional change for the whole batch: it also fences a stale activation.
+          caf::expected<stock_record> stored = at;
+          if (on_hand != at.on_hand || reserved != at.reserved)
+            stored = row_of(at.sku, tx.exec_prepared("stock_change", at.sku, at.version,
+                                                     on_hand - at.on_hand, reserved - at.reserved));
+          else if (at.version > 0)
+            stored = current(tx, at);
+          else if (!tx.exec_prepared("stock_get", at.sku).empty())
+            return conflict(at.sku); // the SKU got a row meanwhile: markers only would be wrong
           if (!stored)
-            return stored;
-          tx.exec_prepared("reservation_put", at.sku, order_id, r.quantity, "released");
-          return stored;
-        },
-        std::move(done));
-  }
-
-  void commit(caf::event_based_actor* self, const stock_record& at, const std::string& order_id,
-              reply<stock_record> done) override {
-    db_->write<stock_record>(
-        self,
-        [at, order_id](pqxx::transaction_base& tx) -> caf::expected<stock_record> {
-          prepare_all(tx.conn());
-          auto r = reservation_of(tx, at.sku, order_id);
-          if (r.state == "taken")
-            return current(tx, at);
-          if (r.state != "held")
-            return make_error(errc::invalid_state, "no held reservation of " + order_id);
-          auto stored = row_of(at.sku, tx.exec_prepared("stock_change", at.sku, at.version,
-                                                        -r.quantity, -r.quantity));
-          if (!stored)
-            return stored;
-          tx.exec_prepared("reservation_put", at.sku, order_id, r.quantity, "taken");
-          return stored;
+            return stored.error();
+          out.stock = *stored;
+          return out;
         },
         std::move(done));
   }

@@ -163,6 +163,32 @@ TEST_F(order_stock_entity_test, a_repeated_reserve_of_the_same_order_changes_not
   EXPECT_EQ(held("apple"), (held_map{{"o1", 3}}));
 }
 
+TEST_F(order_stock_entity_test, reserves_arriving_together_share_one_store_write) {
+  ASSERT_TRUE(set_stock("apple", 5));
+  std::vector<answer<stock_record>> answers;
+  for (int i = 0; i < 4; ++i)
+    answers.push_back(std::make_shared<std::optional<caf::expected<stock_record>>>());
+  // Four orders at once, each for 2 units of 5: they queue behind one another and go to
+  // the store as one batch, in arrival order, the last two refused on their own.
+  inside([&, skus = skus_](caf::event_based_actor* self) {
+    for (int i = 0; i < 4; ++i) {
+      auto out = answers[static_cast<size_t>(i)];
+      placement::ask(
+          self, skus, "apple", ask_timeout,
+          std::make_tuple(reserve_atom::value, "o" + std::to_string(i), int64_t{2}),
+          [out](const stock_record& x) { *out = caf::expected<stock_record>{x}; },
+          [out](const caf::error& err) { *out = caf::expected<stock_record>{err}; });
+    }
+  });
+  ASSERT_TRUE(value_of(answers[0])) << describe(value_of(answers[0]).error());
+  ASSERT_TRUE(value_of(answers[1])) << describe(value_of(answers[1]).error());
+  EXPECT_TRUE(fails_with(value_of(answers[2]), errc::out_of_stock));
+  EXPECT_TRUE(fails_with(value_of(answers[3]), errc::out_of_stock));
+  EXPECT_EQ(value_of(answers[0])->version, 2u) << "one write for the whole batch";
+  expect_stock("apple", 5, 4, 2);
+  EXPECT_EQ(held("apple"), (held_map{{"o0", 2}, {"o1", 2}}));
+}
+
 TEST_F(order_stock_entity_test, a_release_frees_the_held_units) {
   ASSERT_TRUE(set_stock("apple", 10));
   ASSERT_TRUE(reserve("apple", "o1", 4));
