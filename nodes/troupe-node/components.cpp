@@ -1,5 +1,7 @@
 #include "components.hpp"
 
+#include "troupe/cluster/agent.hpp"
+
 #include <caf/actor_system.hpp>
 #include <spdlog/spdlog.h>
 
@@ -64,6 +66,7 @@ void add_ops(const node_context& ctx) {
   ops.system = ctx.system;
   ops.names = ctx.names;
   ops.metrics = ctx.metrics;
+  ops.cluster = ctx.cluster;
   if (!ctx.options.admin_token.empty())
     ops.admin_token = ctx.options.admin_token;
   ops.ready = [draining = ctx.draining, names = ctx.names, db = ctx.db] {
@@ -211,6 +214,29 @@ void stop_services(node_context& ctx) {
     ctx.db->stop();
 }
 
+// The cluster agent, first in the tree so peers are known before anything serves; a node
+// that runs alone just shows itself, up.
+void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
+  const auto& o = ctx.options;
+  if (o.cluster_port == 0) {
+    ctx.cluster->publish(
+        {cluster::member{o.node_name, ctx.incarnation, "", o.roles, cluster::member_state::up,
+                         std::chrono::steady_clock::now()}});
+    return;
+  }
+  cluster::agent_config cfg;
+  cfg.name = o.node_name;
+  cfg.incarnation = ctx.incarnation;
+  cfg.roles = o.roles;
+  cfg.bind_host = o.cluster_host;
+  cfg.port = o.cluster_port;
+  cfg.advertise_host = o.advertise_host;
+  cfg.seeds = o.seeds;
+  cfg.seed_dns = o.seed_dns;
+  cfg.secret = o.cluster_secret;
+  spec.children.push_back(cluster::agent_child(std::move(cfg), ctx.cluster, ctx.metrics));
+}
+
 supervision::supervisor_spec root_spec(const node_context& ctx) {
   add_ops(ctx);
   auto directory = std::make_shared<placement::directory>();
@@ -223,6 +249,7 @@ supervision::supervisor_spec root_spec(const node_context& ctx) {
   spec.strategy = supervision::restart_strategy::one_for_one;
   spec.names = ctx.names;
   spec.metrics = ctx.metrics;
+  add_cluster(ctx, spec);
   auto kind =
       user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies);
   kind.published = directory;

@@ -12,6 +12,10 @@ namespace troupe {
 class blocking_pool;
 } // namespace troupe
 
+namespace troupe::cluster {
+class shared_view;
+} // namespace troupe::cluster
+
 namespace troupe::http {
 class router;
 } // namespace troupe::http
@@ -39,6 +43,10 @@ namespace troupe::node {
 struct node_context {
   /// The node's actor system.
   caf::actor_system* system = nullptr;
+  /// Random per start: tells this life of the node from earlier ones.
+  std::string incarnation;
+  /// This node's view of the cluster (just itself when it runs alone).
+  std::shared_ptr<cluster::shared_view> cluster;
   /// The parsed flags.
   node_options options;
   /// Every metric of the process.

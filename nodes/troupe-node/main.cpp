@@ -8,12 +8,15 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "components.hpp"
 #include "options.hpp"
+#include "troupe/cluster/shared_view.hpp"
 #include "troupe/core/error.hpp"
+#include "troupe/core/ids.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/observability/logging.hpp"
 #include "troupe/observability/metrics.hpp"
@@ -57,11 +60,22 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   add_error_category(cfg);
   if (opts.actor_threads > 0)
     cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
+  if (opts.cluster_port != 0) {
+    // Heartbeats are what notice a frozen or cut-off peer; without them only a closed
+    // connection would.
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.heartbeat-interval",
+            caf::timespan{std::chrono::milliseconds{opts.heartbeat_ms}});
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{std::chrono::milliseconds{opts.connection_timeout_ms}});
+  }
   caf::actor_system sys{cfg};
 
   node::node_context ctx;
   ctx.system = &sys;
   ctx.options = opts;
+  ctx.incarnation = random_hex(8);
+  ctx.cluster = std::make_shared<cluster::shared_view>();
   ctx.metrics = std::make_shared<observability::registry>();
   ctx.names = std::make_shared<supervision::name_registry>();
   ctx.routes = std::make_shared<http::router>();

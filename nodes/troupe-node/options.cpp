@@ -48,7 +48,21 @@ std::optional<std::string> cross_check(const node_options& o) {
   if (!o.notify_webhook_url.empty())
     if (auto url = http::parse_http_url(o.notify_webhook_url); !url)
       return "--notify-webhook-url: " + describe(url.error());
+  if (o.cluster_port != 0 && o.cluster_secret.size() < 16)
+    return "--cluster-secret (or TROUPE_CLUSTER_SECRET): at least 16 characters are required "
+           "with --cluster-port";
+  if (o.cluster_port != 0 && o.connection_timeout_ms <= o.heartbeat_ms)
+    return "--connection-timeout-ms: must be longer than --heartbeat-ms";
   return std::nullopt;
+}
+
+std::string default_advertise_host() {
+  if (auto ip = std::getenv("POD_IP"); ip != nullptr && *ip != '\0')
+    return ip;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0')
+    return host;
+  return "127.0.0.1";
 }
 
 } // namespace
@@ -166,6 +180,34 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "Delay after a first failed attempt (doubles per failure)")
       ->envname("TROUPE_NOTIFY_RETRY_MS")
       ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
+  app.add_option("--cluster-port", o.cluster_port, "Port of the cluster endpoint (0 = alone)")
+      ->envname("TROUPE_CLUSTER_PORT");
+  app.add_option("--cluster-host", o.cluster_host, "Address the cluster endpoint binds")
+      ->envname("TROUPE_CLUSTER_HOST")
+      ->capture_default_str();
+  app.add_option("--advertise-host", o.advertise_host,
+                 "Host other nodes reach this one at (default: $POD_IP, else the host name)")
+      ->envname("TROUPE_ADVERTISE_HOST");
+  app.add_option("--seeds", o.seeds, "host:port of peers, comma-separated")
+      ->envname("TROUPE_SEEDS")
+      ->delimiter(',');
+  app.add_option("--seed-dns", o.seed_dns,
+                 "DNS name (headless Service) whose addresses are peers at the cluster port")
+      ->envname("TROUPE_SEED_DNS");
+  app.add_option("--cluster-secret", o.cluster_secret, "Shared by all members of one cluster")
+      ->envname("TROUPE_CLUSTER_SECRET");
+  app.add_option("--roles", o.roles, "Roles this node hosts, comma-separated")
+      ->envname("TROUPE_ROLES")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"gateway", "user", "order", "notification"}))
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval between nodes")
+      ->envname("TROUPE_HEARTBEAT_MS")
+      ->check(CLI::Range(int64_t{10}, int64_t{60000}));
+  app.add_option("--connection-timeout-ms", o.connection_timeout_ms,
+                 "A peer silent this long is marked down")
+      ->envname("TROUPE_CONNECTION_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{20}, int64_t{600000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -176,6 +218,8 @@ parse_result parse_options(int argc, const char* const* argv) {
     result.message = one_line(e.what());
     return result;
   }
+  if (o.advertise_host.empty())
+    o.advertise_host = default_advertise_host();
   if (auto problem = cross_check(o)) {
     result.exit_code = 2;
     result.message = one_line(*problem);

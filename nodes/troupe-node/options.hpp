@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace troupe::node {
 
@@ -73,6 +74,24 @@ struct node_options {
   uint32_t notify_max_attempts = 5;
   /// Delay after a notification's first failed attempt, in milliseconds; doubles per failure.
   int64_t notify_retry_ms = 1000;
+  /// Port of the cluster endpoint; 0 runs this node alone.
+  uint16_t cluster_port = 0;
+  /// Address the cluster endpoint binds.
+  std::string cluster_host = "0.0.0.0";
+  /// Host other nodes reach this one at (default: $POD_IP, else the host name).
+  std::string advertise_host;
+  /// host:port of peers, comma-separated.
+  std::vector<std::string> seeds;
+  /// A DNS name (a headless Service) whose addresses are peers at the cluster port.
+  std::string seed_dns;
+  /// Shared by all members of one cluster.
+  std::string cluster_secret;
+  /// The roles this node hosts.
+  std::vector<std::string> roles{"gateway", "user", "order", "notification"};
+  /// Middleman heartbeat interval, in milliseconds.
+  int64_t heartbeat_ms = 100;
+  /// A peer silent for this long is disconnected (and marked down), in milliseconds.
+  int64_t connection_timeout_ms = 500;
 };
 
 /// What parsing decided.

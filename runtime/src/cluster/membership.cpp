@@ -47,9 +47,9 @@ std::vector<member_change> membership::on_hello(member peer, clock::time_point n
     return out; // the agent refuses such peers; never let one replace this node
   auto* known = find_mutable(peer.name);
   if (known && known->incarnation == peer.incarnation) {
-    // Heard again from the same life. A peer we saw leave or go down stays so: its
-    // process said goodbye or lost us, and only a new incarnation comes back.
-    if (known->state == member_state::joining) {
+    // A new handshake with the same life: a frozen or cut-off peer that is back (its
+    // stale activations are fenced by the store). A peer that said it is leaving stays so.
+    if (known->state == member_state::joining || known->state == member_state::down) {
       if (auto c = move(*known, member_state::up, now))
         out.push_back(*c);
     }

@@ -4,6 +4,7 @@
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "troupe/cluster/shared_view.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/http/actor_bridge.hpp"
 #include "troupe/http/admin_auth.hpp"
@@ -45,6 +46,30 @@ void answer_with_tree(const ops_context& ctx, http::responder res) {
       });
 }
 
+// This node's view: every member with its state and for how long it has been in it.
+nlohmann::json cluster_json(const ops_context& ctx) {
+  auto members = nlohmann::json::array();
+  auto now = std::chrono::steady_clock::now();
+  std::vector<cluster::member> view;
+  if (ctx.cluster)
+    view = ctx.cluster->members();
+  for (const auto& m : view)
+    members.push_back(
+        {{"name", m.name},
+         {"incarnation", m.incarnation},
+         {"address", m.address},
+         {"roles", m.roles},
+         {"state", std::string{cluster::to_string(m.state)}},
+         {"since_ms",
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - m.since).count()}});
+  nlohmann::json out{{"members", members}};
+  if (!view.empty()) {
+    out["node"] = view.front().name;
+    out["incarnation"] = view.front().incarnation;
+  }
+  return out;
+}
+
 } // namespace
 
 void add_ops_routes(http::router& routes, ops_context ctx) {
@@ -68,6 +93,11 @@ void add_ops_routes(http::router& routes, ops_context ctx) {
       http::verb::get, "/admin/supervision",
       http::admin_only(shared->admin_token, [shared](http::request_context, http::responder res) {
         answer_with_tree(*shared, std::move(res));
+      }));
+  routes.add(
+      http::verb::get, "/admin/cluster",
+      http::admin_only(shared->admin_token, [shared](http::request_context, http::responder res) {
+        res(http::json_response(status::ok, cluster_json(*shared)));
       }));
 }
 

@@ -53,17 +53,31 @@ TEST_F(cluster_membership, only_up_members_hosting_the_role_are_candidates) {
   EXPECT_EQ(view.count(member_state::leaving), 1u);
 }
 
-TEST_F(cluster_membership, a_down_peer_stays_down_until_a_new_incarnation_says_hello) {
+TEST_F(cluster_membership, a_down_peer_comes_back_only_through_a_new_handshake) {
   view.on_hello(node("b", "b1"), t0);
   auto down = view.on_down("b", "b1", t0 + 1s);
   ASSERT_TRUE(down);
   EXPECT_EQ(down->from, member_state::up);
-  EXPECT_TRUE(view.on_hello(node("b", "b1"), t0 + 2s).empty()) << "a dead life never returns";
-  EXPECT_EQ(view.find("b")->state, member_state::down);
-  auto back = view.on_hello(node("b", "b2"), t0 + 3s);
+  EXPECT_FALSE(view.on_down("b", "b1", t0 + 2s)) << "a second notice changes nothing";
+  EXPECT_EQ(view.hosts("user"), std::vector<std::string>{}) << "this node is still joining";
+  // The same life after a freeze: its handshake brings it back.
+  auto thawed = view.on_hello(node("b", "b1"), t0 + 3s);
+  ASSERT_EQ(thawed.size(), 1u);
+  EXPECT_EQ(thawed[0].from, member_state::down);
+  EXPECT_EQ(view.find("b")->state, member_state::up);
+  // A restart: the new life replaces it.
+  view.on_down("b", "b1", t0 + 4s);
+  auto back = view.on_hello(node("b", "b2"), t0 + 5s);
   ASSERT_EQ(back.size(), 1u) << "already down: only the new life joins";
   EXPECT_EQ(view.find("b")->incarnation, "b2");
   EXPECT_EQ(view.find("b")->state, member_state::up);
+}
+
+TEST_F(cluster_membership, a_leaving_peer_stays_leaving_when_heard_again) {
+  view.on_hello(node("b", "b1"), t0);
+  view.on_leaving("b", "b1", t0 + 1s);
+  EXPECT_TRUE(view.on_hello(node("b", "b1"), t0 + 2s).empty());
+  EXPECT_EQ(view.find("b")->state, member_state::leaving);
 }
 
 TEST_F(cluster_membership, a_restart_seen_before_the_old_life_went_down_takes_it_down_first) {

@@ -59,8 +59,9 @@ public:
   /// This node is up (its endpoint listens); or leaving, on its way out.
   std::optional<member_change> set_self(member_state s, clock::time_point now);
 
-  /// A peer completed the handshake: it is up. A new incarnation of a known name first
-  /// takes the old one down (that process is gone), then joins as itself.
+  /// A peer completed a handshake: it is up, also after being down (a frozen or cut-off
+  /// process that came back). A new incarnation of a known name first takes the old one
+  /// down (that process is gone), then joins as itself.
   std::vector<member_change> on_hello(member peer, clock::time_point now);
 
   /// The peer announced that it is leaving: it keeps serving what it has, owns nothing new.

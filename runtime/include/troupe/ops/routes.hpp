@@ -20,6 +20,10 @@ namespace troupe::supervision {
 class name_registry;
 } // namespace troupe::supervision
 
+namespace troupe::cluster {
+class shared_view;
+} // namespace troupe::cluster
+
 namespace troupe::ops {
 
 /// Whether the node should receive traffic, and if not, why.
@@ -46,9 +50,11 @@ struct ops_context {
   std::function<readiness()> ready;
   /// Bound on asking the tree for /admin/supervision.
   std::chrono::milliseconds inspect_timeout{2000};
+  /// This node's view of the cluster, served at /admin/cluster.
+  std::shared_ptr<cluster::shared_view> cluster;
 };
 
-/// Adds GET /healthz, /readyz, /metrics and /admin/supervision to `routes`.
+/// Adds GET /healthz, /readyz, /metrics, /admin/supervision and /admin/cluster to `routes`.
 void add_ops_routes(http::router& routes, ops_context ctx);
 
 } // namespace troupe::ops

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "troupe/cluster/shared_view.hpp"
+#include "troupe/supervision/spec.hpp"
+
+namespace troupe::observability {
+class registry;
+} // namespace troupe::observability
+
+namespace troupe::cluster {
+
+/// How this node takes part in the cluster.
+struct agent_config {
+  /// This node's stable name.
+  std::string name;
+  /// Random per start (see `member::incarnation`).
+  std::string incarnation;
+  /// The roles this node hosts.
+  std::vector<std::string> roles;
+  /// Address the cluster endpoint binds ("0.0.0.0": all).
+  std::string bind_host = "0.0.0.0";
+  /// Port of the cluster endpoint.
+  uint16_t port = 0;
+  /// Host other nodes reach this one at.
+  std::string advertise_host;
+  /// host:port of peers to keep connected to.
+  std::vector<std::string> seeds;
+  /// A DNS name (a headless Service) resolved every `resolve_interval`; each address found is
+  /// a peer at `port`.
+  std::string seed_dns;
+  /// Shared by every member; a peer that cannot prove it knows it is refused.
+  std::string secret;
+  /// Bound on one connection attempt and on each handshake step.
+  std::chrono::milliseconds connect_timeout{2000};
+  /// How often unconnected peers are tried again.
+  std::chrono::milliseconds retry_interval{500};
+  /// How often `seed_dns` is resolved.
+  std::chrono::milliseconds resolve_interval{5000};
+  /// How long a down member stays in the view (and in /admin/cluster).
+  std::chrono::milliseconds keep_down{60000};
+};
+
+/// The node agent as a permanent supervised child named "cluster".
+///
+/// It publishes itself on the cluster port and keeps a connection to every peer it hears
+/// of (seeds, DNS, and the peers its peers know). Each connection starts with a handshake in
+/// which both sides prove they hold the cluster secret (HMAC over the other side's nonce,
+/// so the secret never crosses the wire) and compare CAF node ids: two processes with the
+/// same id (same image, same pid) would be merged by CAF, so they are refused, loudly. A
+/// member is marked down when the monitor on its agent fires: at once for a dead process,
+/// after the middleman's connection timeout for a frozen or cut-off one.
+supervision::child_spec agent_child(agent_config cfg, std::shared_ptr<shared_view> view,
+                                    std::shared_ptr<observability::registry> metrics);
+
+} // namespace troupe::cluster
