@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "components.hpp"
+#include "troupe/cluster/shared_view.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/supervision/name_registry.hpp"
@@ -28,6 +29,7 @@ route_set routes_of_a_node() {
   ctx.metrics = std::make_shared<observability::registry>();
   ctx.names = std::make_shared<supervision::name_registry>();
   ctx.routes = std::make_shared<http::router>();
+  ctx.cluster = std::make_shared<cluster::shared_view>();
   ctx.draining = std::make_shared<std::atomic<bool>>(false);
   ctx.options.admin_token = "x";
   start_services(ctx);

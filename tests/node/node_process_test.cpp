@@ -128,7 +128,12 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_flag_case{{"--http-threads", "0"}, {}, "--http-threads"},
                       bad_flag_case{{"--store", "postgres"}, {}, "--database-url"},
                       bad_flag_case{{"--jwt-secret", "short"}, {}, "--jwt-secret"},
-                      bad_flag_case{{"--admin-email", "a@b.c"}, {}, "--admin-password"}),
+                      bad_flag_case{{"--admin-email", "a@b.c"}, {}, "--admin-password"},
+                      bad_flag_case{{"--cluster-port", "7000"}, {}, "--cluster-secret"},
+                      bad_flag_case{{"--cluster-port", "7000"},
+                                    {{"TROUPE_CLUSTER_SECRET", "short"}},
+                                    "--cluster-secret"},
+                      bad_flag_case{{"--roles", "user,cook"}, {}, "--roles"}),
     [](const auto& info) {
       auto name = info.param.names.substr(2) + "_" + std::to_string(info.index);
       std::replace(name.begin(), name.end(), '-', '_');
