@@ -1,6 +1,10 @@
 #include "components.hpp"
 
+#include <caf/send.hpp>
+
 #include "troupe/cluster/agent.hpp"
+#include "troupe/placement/inbound.hpp"
+#include "troupe/placement/locator.hpp"
 
 #include <caf/actor_system.hpp>
 #include <spdlog/spdlog.h>
@@ -100,11 +104,26 @@ std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
   api->directory = std::move(users);
   api->snapshots = std::move(copies);
   api->system = ctx.system;
-  api->names = ctx.names;
+  api->locator = ctx.locator;
   api->repo = ctx.users;
   api->hashing = ctx.hashing;
   api->tokens = tokens;
   return api;
+}
+
+// The kinds of entities and the roles that host them: a node with role "order" hosts
+// orders and SKUs.
+const std::map<std::string, std::string, std::less<>> role_of_kind{
+    {user::entity_kind_name, "user"},
+    {order::stock_kind_name, "order"},
+    {order::order_kind_name, "order"}};
+
+// `kind`, passivating activations whose key moved to another node.
+placement::entity_kind owned(const node_context& ctx, placement::entity_kind kind) {
+  kind.owned_here = [locator = ctx.locator, name = kind.name](const std::string& key) {
+    return locator->owns(name, key);
+  };
+  return kind;
 }
 
 // Stock, orders and their sagas, the payment gateway, and recovery of unfinished sagas.
@@ -113,6 +132,7 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   auto& o = ctx.options;
   auto api = std::make_shared<order::order_api>();
   api->system = ctx.system;
+  api->locator = ctx.locator;
   api->names = ctx.names;
   api->orders = ctx.orders;
   api->tokens = std::move(tokens);
@@ -125,16 +145,17 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   gateway.timeout = std::chrono::milliseconds{o.payment_timeout_ms};
   order::saga_config saga;
   saga.names = ctx.names;
+  saga.locator = ctx.locator;
   saga.step_timeout = gateway.timeout + std::chrono::seconds{1};
   if (order::order_status s; order::parse(o.order_crash_after, s))
     saga.crash_after = s;
   auto idle = std::chrono::seconds{o.entity_idle};
   spec.children.push_back(
-      placement::region_child(order::stock_entity_kind(ctx.stock, idle), ctx.metrics));
+      placement::region_child(owned(ctx, order::stock_entity_kind(ctx.stock, idle)), ctx.metrics));
   spec.children.push_back(order::payment_child(sim, gateway));
   spec.children.push_back(placement::region_child(
-      order::order_entity_kind(ctx.orders, std::move(saga), idle), ctx.metrics));
-  spec.children.push_back(order::order_recovery_child(ctx.orders, ctx.names));
+      owned(ctx, order::order_entity_kind(ctx.orders, std::move(saga), idle)), ctx.metrics));
+  spec.children.push_back(order::order_recovery_child(ctx.orders, ctx.locator));
 }
 
 // Notifications: routes, the dispatcher, and (with a database) the relay that turns
@@ -219,9 +240,9 @@ void stop_services(node_context& ctx) {
 void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
   const auto& o = ctx.options;
   if (o.cluster_port == 0) {
-    ctx.cluster->publish(
-        {cluster::member{o.node_name, ctx.incarnation, "", o.roles, cluster::member_state::up,
-                         std::chrono::steady_clock::now()}});
+    cluster::membership alone{cluster::member{o.node_name, ctx.incarnation, "", o.roles, {}, {}}};
+    alone.set_self(cluster::member_state::up, std::chrono::steady_clock::now());
+    ctx.cluster->publish(alone);
     return;
   }
   cluster::agent_config cfg;
@@ -234,10 +255,25 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
   cfg.seeds = o.seeds;
   cfg.seed_dns = o.seed_dns;
   cfg.secret = o.cluster_secret;
+  cfg.pending = ctx.pending;
+  cfg.inbound = [names = ctx.names] {
+    auto found = names->lookup(placement::inbound_name);
+    return found ? *found : caf::actor{};
+  };
+  // Ownership may have moved: every region passivates what it no longer owns.
+  cfg.on_change = [names = ctx.names] {
+    for (const auto& [kind, role] : role_of_kind)
+      if (auto region = names->lookup(kind))
+        caf::anon_send(*region, placement::rebalance_atom::value);
+  };
+  spec.children.push_back(placement::inbound_child(ctx.names, std::chrono::seconds(5)));
   spec.children.push_back(cluster::agent_child(std::move(cfg), ctx.cluster, ctx.metrics));
 }
 
-supervision::supervisor_spec root_spec(const node_context& ctx) {
+supervision::supervisor_spec root_spec(node_context& ctx) {
+  ctx.pending = std::make_shared<cluster::in_flight>();
+  ctx.locator = std::make_shared<placement::locator>(
+      placement::locator::config{ctx.cluster, ctx.names, role_of_kind, ctx.pending});
   add_ops(ctx);
   auto directory = std::make_shared<placement::directory>();
   auto copies = std::make_shared<user::user_snapshots>();
@@ -250,8 +286,8 @@ supervision::supervisor_spec root_spec(const node_context& ctx) {
   spec.names = ctx.names;
   spec.metrics = ctx.metrics;
   add_cluster(ctx, spec);
-  auto kind =
-      user::user_entity_kind(ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies);
+  auto kind = owned(ctx, user::user_entity_kind(
+                             ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies));
   kind.published = directory;
   spec.children.push_back(placement::region_child(std::move(kind), ctx.metrics));
   add_orders(ctx, tokens, spec);

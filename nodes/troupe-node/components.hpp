@@ -13,8 +13,13 @@ class blocking_pool;
 } // namespace troupe
 
 namespace troupe::cluster {
+class in_flight;
 class shared_view;
 } // namespace troupe::cluster
+
+namespace troupe::placement {
+class locator;
+} // namespace troupe::placement
 
 namespace troupe::http {
 class router;
@@ -47,6 +52,10 @@ struct node_context {
   std::string incarnation;
   /// This node's view of the cluster (just itself when it runs alone).
   std::shared_ptr<cluster::shared_view> cluster;
+  /// Requests to other nodes still waiting for an answer, by node.
+  std::shared_ptr<cluster::in_flight> pending;
+  /// Where each entity lives (set by `root_spec`).
+  std::shared_ptr<const placement::locator> locator;
   /// The parsed flags.
   node_options options;
   /// Every metric of the process.
@@ -81,6 +90,6 @@ void stop_services(node_context& ctx);
 /// The root supervisor of a node: its components in start order, with their routes
 /// added to `ctx.routes`. HTTP comes last, so it is the first to stop and no request
 /// arrives at a stopped component.
-supervision::supervisor_spec root_spec(const node_context& ctx);
+supervision::supervisor_spec root_spec(node_context& ctx);
 
 } // namespace troupe::node

@@ -20,8 +20,10 @@
 #include "troupe/http/router.hpp"
 #include "troupe/observability/logging.hpp"
 #include "troupe/observability/metrics.hpp"
+#include "troupe/order/messages.hpp"
 #include "troupe/supervision/name_registry.hpp"
 #include "troupe/supervision/supervisor.hpp"
+#include "troupe/user/messages.hpp"
 
 namespace {
 
@@ -60,6 +62,12 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   add_error_category(cfg);
   if (opts.actor_threads > 0)
     cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
+  // Entity messages and answers cross nodes: their types must be known by name.
+  cfg.add_message_type<user::user_record>("troupe.user_record");
+  cfg.add_message_type<user::user_patch>("troupe.user_patch");
+  cfg.add_message_type<order::stock_record>("troupe.stock_record");
+  cfg.add_message_type<order::order_item>("troupe.order_item");
+  cfg.add_message_type<order::order_record>("troupe.order_record");
   if (opts.cluster_port != 0) {
     // Heartbeats are what notice a frozen or cut-off peer; without them only a closed
     // connection would.

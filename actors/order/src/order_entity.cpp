@@ -194,12 +194,11 @@ private:
   // Asks SKU `sku` for something on behalf of this order.
   template <class OnReply, class... Ts>
   void ask_stock(const std::string& sku, OnReply on_reply, Ts... msg) {
-    auto region = cfg_.names->lookup(stock_kind_name);
-    if (!region)
-      return retry(region.error());
     auto me = shared_from_this();
-    placement::ask(self_, *region, sku, cfg_.step_timeout, std::make_tuple(msg...), on_reply,
-                   [me](const caf::error& err) { me->on_stock_error(err); });
+    placement::ask_owner(
+        self_, cfg_.locator, stock_kind_name, sku, cfg_.step_timeout, std::make_tuple(msg...),
+        on_reply, [me](const caf::error& err) { me->on_stock_error(err); },
+        placement::retry_policy{true}); // idempotent per order
   }
 
   void on_stock_error(const caf::error& err) {
@@ -231,14 +230,11 @@ private:
     if (i == state_->items.size())
       return settle_step(then);
     auto me = shared_from_this();
-    auto region = cfg_.names->lookup(stock_kind_name);
-    if (!region)
-      return retry(region.error());
-    placement::ask(
-        self_, *region, state_->items[i].sku, cfg_.step_timeout,
+    placement::ask_owner(
+        self_, cfg_.locator, stock_kind_name, state_->items[i].sku, cfg_.step_timeout,
         std::make_tuple(release_atom::value, state_->id),
         [me, i, then](const stock_record&) { me->release(i + 1, then); },
-        [me](const caf::error& err) { me->retry(err); });
+        [me](const caf::error& err) { me->retry(err); }, placement::retry_policy{true});
   }
 
   caf::expected<payment_provider> gateway() {

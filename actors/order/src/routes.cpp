@@ -75,16 +75,15 @@ auto fail_with(http::shared_responder res, std::string instance) {
       [res, instance](const caf::error& err) { (*res)(http::problem_from_error(err, instance)); };
 }
 
-/// Sends `msg` to entity `key` of region `kind` and hands the reply to `on_reply`.
+/// Sends `msg` to entity `key` of `kind`, wherever it lives, and hands the reply to `on_reply`.
 template <class OnReply, class... Ts>
 void ask_entity(const api_ptr& api, caf::event_based_actor* self, http::shared_responder res,
                 const std::string& instance, const char* kind, const std::string& key,
                 OnReply on_reply, Ts... msg) {
-  auto region = api->names->lookup(kind);
-  if (!region)
-    return fail_with(res, instance)(region.error());
-  placement::ask(self, *region, key, api->request_timeout, std::make_tuple(msg...), on_reply,
-                 fail_with(res, instance));
+  // Every request to an order or a SKU is idempotent (keyed, absolute or a read), so one
+  // whose node went down mid-request is sent once more to the key's new owner.
+  placement::ask_owner(self, api->locator, kind, key, api->request_timeout, std::make_tuple(msg...),
+                       on_reply, fail_with(res, instance), placement::retry_policy{true});
 }
 
 /// Runs `fn(self, res, claims)` in a bridging actor once the bearer is known; `admin_only`

@@ -33,34 +33,34 @@ supervision::child_spec payment_child(sim_payment_config sim, payment_gateway_co
 }
 
 supervision::child_spec order_recovery_child(std::shared_ptr<order_repository> repo,
-                                             std::shared_ptr<supervision::name_registry> names,
+                                             std::shared_ptr<const placement::locator> locator,
                                              caf::timespan interval) {
   supervision::child_spec spec;
   spec.name = "order-recovery";
   spec.shutdown_timeout = std::chrono::seconds(1);
-  spec.start = [repo, names, interval](caf::actor_system& sys) -> caf::expected<caf::actor> {
-    return sys.spawn([repo, names, interval](caf::event_based_actor* self) -> caf::behavior {
+  spec.start = [repo, locator, interval](caf::actor_system& sys) -> caf::expected<caf::actor> {
+    return sys.spawn([repo, locator, interval](caf::event_based_actor* self) -> caf::behavior {
       self->send(self, tick_atom::value);
       auto interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(interval).count();
       return {[=](tick_atom) {
         self->delayed_send(self, interval, tick_atom::value);
-        auto region = names->lookup(order_kind_name);
-        if (!region)
-          return;
         repo->unfinished(self, unix_now_ms() - interval_ms, recovery_batch,
-                         [self, region = *region](caf::expected<std::vector<std::string>> ids) {
+                         [self, locator](caf::expected<std::vector<std::string>> ids) {
                            if (!ids) {
                              spdlog::warn("order recovery: {}", describe(ids.error()));
                              return;
                            }
+                           // Each node wakes the orders it owns: together they cover all.
                            for (const auto& id : *ids)
-                             placement::ask(
-                                 self, region, id, std::chrono::seconds(5),
-                                 std::make_tuple(resume_atom::value), [] {},
-                                 [id](const caf::error& err) {
-                                   spdlog::warn("order recovery: cannot wake {}: {}", id,
-                                                describe(err));
-                                 });
+                             if (locator->owns(order_kind_name, id))
+                               placement::ask_owner(
+                                   self, locator, order_kind_name, id, std::chrono::seconds(5),
+                                   std::make_tuple(resume_atom::value), [] {},
+                                   [id](const caf::error& err) {
+                                     spdlog::warn("order recovery: cannot wake {}: {}", id,
+                                                  describe(err));
+                                   },
+                                   placement::retry_policy{true});
                          });
       }};
     });

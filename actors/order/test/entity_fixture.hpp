@@ -15,6 +15,7 @@
 #include "fixture.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/placement/ask.hpp"
+#include "troupe/placement/locator.hpp"
 #include "troupe/placement/region.hpp"
 
 namespace troupe::order::test {
@@ -83,6 +84,12 @@ protected:
   void inside(Fn fn) {
     keep(sys_ref().spawn([fn](caf::event_based_actor* self) { fn(self); }));
     run();
+  }
+
+  /// Finds entities in the regions registered by name on this (only) node.
+  std::shared_ptr<const placement::locator> locator() {
+    return std::make_shared<placement::locator>(
+        placement::locator::config{nullptr, names_, {}, {}});
   }
 
   /// Current value of the region counter `name` (e.g. troupe_entity_crashes_total) of `kind`.

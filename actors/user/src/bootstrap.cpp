@@ -56,9 +56,6 @@ private:
   }
 
   void write(const std::string& id, bool create) {
-    auto region = api_->names->lookup(entity_kind_name);
-    if (!region)
-      return retry(region.error());
     auto done = [this, me = shared_from_this(), create](const user_record&) {
       spdlog::info("admin {} {}", email_, create ? "created" : "updated");
       self_->quit();
@@ -70,16 +67,16 @@ private:
       rec.password_hash = hash_;
       rec.display_name = "Administrator";
       rec.role = "admin";
-      placement::ask(self_, *region, id, api_->request_timeout,
-                     std::make_tuple(create_atom::value, rec), done, failed);
+      placement::ask_owner(self_, api_->locator, entity_kind_name, id, api_->request_timeout,
+                           std::make_tuple(create_atom::value, rec), done, failed);
     } else {
       user_patch patch;
       patch.set_password_hash = true;
       patch.password_hash = hash_;
       patch.set_role = true;
       patch.role = "admin";
-      placement::ask(self_, *region, id, api_->request_timeout,
-                     std::make_tuple(update_atom::value, patch), done, failed);
+      placement::ask_owner(self_, api_->locator, entity_kind_name, id, api_->request_timeout,
+                           std::make_tuple(update_atom::value, patch), done, failed);
     }
   }
 

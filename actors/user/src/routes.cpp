@@ -90,18 +90,17 @@ auto fail_with(http::shared_responder res, std::string instance) {
 template <class... Ts>
 void ask_user(const api_ptr& api, caf::event_based_actor* self, http::shared_responder res,
               std::string instance, const std::string& id, status code, Ts... msg) {
-  auto region = api->names->lookup(entity_kind_name);
-  if (!region)
-    return fail_with(res, instance)(region.error());
-  placement::ask(
-      self, *region, id, api->request_timeout, std::make_tuple(msg...),
+  // A read may be sent again after its node went down mid-request; a write may not.
+  placement::retry_policy policy{(std::is_same_v<Ts, fetch_atom> || ...)};
+  placement::ask_owner(
+      self, api->locator, entity_kind_name, id, api->request_timeout, std::make_tuple(msg...),
       [res, code, id](const user_record& r) {
         auto out = http::json_response(code, to_json(r));
         if (code == status::created)
           out.set(boost::beast::http::field::location, "/v1/users/" + id);
         (*res)(std::move(out));
       },
-      fail_with(res, instance), 3, api->directory);
+      fail_with(res, instance), policy, api->directory);
 }
 
 /// Runs Argon2id on the blocking pool, then `next(hash)` inside `self`.
@@ -295,13 +294,11 @@ void delete_user(const api_ptr& api, http::request_context ctx, http::responder 
       api, ctx, std::move(res), std::string{ctx.param("id")},
       [api, instance](caf::event_based_actor* self, http::shared_responder res,
                       const std::string& id) {
-        auto region = api->names->lookup(entity_kind_name);
-        if (!region)
-          return fail_with(res, instance)(region.error());
-        placement::ask(
-            self, *region, id, api->request_timeout, std::make_tuple(remove_atom::value),
+        placement::ask_owner(
+            self, api->locator, entity_kind_name, id, api->request_timeout,
+            std::make_tuple(remove_atom::value),
             [res](bool) { (*res)(http::text_response(status::no_content, {}, "text/plain")); },
-            fail_with(res, instance), 3, api->directory);
+            fail_with(res, instance), placement::retry_policy{}, api->directory);
       });
 }
 

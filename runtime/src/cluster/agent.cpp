@@ -50,6 +50,7 @@ struct agent_state {
   std::set<std::string> dialing;                   // connects or handshakes under way
   std::set<std::string> self_aliases;              // addresses that turned out to be this node
   std::map<caf::actor_addr, std::pair<std::string, std::string>> links; // agent → member
+  std::map<std::string, caf::actor, std::less<>> routers;               // up peers' inbound routers
 };
 
 using agent_actor = caf::stateful_actor<agent_state>;
@@ -71,7 +72,7 @@ std::optional<std::pair<std::string, uint16_t>> split_address(const std::string&
 
 void publish(agent_actor* self) {
   auto& st = self->state;
-  st.shared->publish(st.view->members());
+  st.shared->publish(*st.view, st.routers);
   if (!st.metrics)
     return;
   auto& gauge =
@@ -91,8 +92,20 @@ void note(agent_actor* self, const std::vector<member_change>& changes) {
           .with({})
           .inc();
   }
-  if (!changes.empty())
-    publish(self);
+  if (changes.empty())
+    return;
+  auto& st = self->state;
+  for (const auto& c : changes)
+    if (c.to != member_state::up)
+      st.routers.erase(c.name);
+  publish(self);
+  for (const auto& c : changes)
+    if (c.to == member_state::down && st.cfg.pending)
+      if (auto n = st.cfg.pending->fail(
+              c.name, make_error(errc::node_down, "node " + c.name + " went down")))
+        spdlog::warn("cluster: failed {} requests in flight to {}", n, c.name);
+  if (st.cfg.on_change)
+    st.cfg.on_change();
 }
 
 void note(agent_actor* self, std::optional<member_change> c) {
@@ -101,11 +114,18 @@ void note(agent_actor* self, std::optional<member_change> c) {
 }
 
 // Watches a peer's agent; its monitor is how this node learns that the peer is gone.
-void link_to(agent_actor* self, const caf::actor& peer_agent, const member& peer) {
+void link_to(agent_actor* self, const caf::actor& peer_agent, const member& peer,
+             caf::actor router) {
   auto addr = caf::actor_cast<caf::actor_addr>(peer_agent);
   if (self->state.links.count(addr) == 0)
     self->monitor(peer_agent);
   self->state.links[addr] = {peer.name, peer.incarnation};
+  if (router)
+    self->state.routers[peer.name] = std::move(router);
+}
+
+caf::actor inbound_of(agent_actor* self) {
+  return self->state.cfg.inbound ? self->state.cfg.inbound() : caf::actor{};
 }
 
 member member_of(std::string name, std::string incarnation, std::string address,
@@ -136,12 +156,12 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
             self->request(peer, timeout, hello_atom::value, their_nonce,
                           detail::proof(cfg.secret, their_nonce, cfg.name, cfg.incarnation),
                           cfg.name, cfg.incarnation, self->state.address, cfg.roles,
-                          caf::to_string(self->node()), ours)
+                          caf::to_string(self->node()), ours, inbound_of(self))
                 .then(
                     [=](const std::string& their_proof, const std::string& name,
                         const std::string& incarnation, const std::string& their_address,
                         const std::vector<std::string>& roles,
-                        const std::vector<std::string>& peers) {
+                        const std::vector<std::string>& peers, const caf::actor& router) {
                       auto& st = self->state;
                       st.dialing.erase(address);
                       if (!detail::same_proof(
@@ -152,7 +172,7 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
                         return;
                       }
                       auto m = member_of(name, incarnation, their_address, roles);
-                      link_to(self, peer, m);
+                      link_to(self, peer, m, router);
                       note(self, st.view->on_hello(std::move(m), clock::now()));
                       for (const auto& p : peers)
                         st.candidates.insert(p);
@@ -322,9 +342,9 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
       [self](hello_atom, const std::string& nonce, const std::string& their_proof,
              std::string& name, std::string& incarnation, std::string& address,
              std::vector<std::string>& roles, const std::string& caf_node,
-             const std::string& their_nonce)
+             const std::string& their_nonce, const caf::actor& router)
           -> caf::result<std::string, std::string, std::string, std::string,
-                         std::vector<std::string>, std::vector<std::string>> {
+                         std::vector<std::string>, std::vector<std::string>, caf::actor> {
         auto& st = self->state;
         auto issued = st.nonces.find(nonce);
         if (issued == st.nonces.end())
@@ -348,7 +368,7 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
         }
         auto m = member_of(std::move(name), std::move(incarnation), std::move(address),
                            std::move(roles));
-        link_to(self, caf::actor_cast<caf::actor>(self->current_sender()), m);
+        link_to(self, caf::actor_cast<caf::actor>(self->current_sender()), m, router);
         st.candidates.insert(m.address);
         auto peers = known_addresses(self);
         note(self, st.view->on_hello(m, clock::now()));
@@ -357,7 +377,8 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
                 st.cfg.incarnation,
                 st.address,
                 st.cfg.roles,
-                peers};
+                peers,
+                inbound_of(self)};
       },
       [self](leaving_atom, const std::string& name, const std::string& incarnation) {
         note(self, self->state.view->on_leaving(name, incarnation, clock::now()));

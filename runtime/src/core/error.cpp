@@ -35,6 +35,7 @@ constexpr const char* errc_names[] = {
     "invalid_state",
     "idempotency_mismatch",
     "timeout",
+    "node_down",
 };
 
 } // namespace

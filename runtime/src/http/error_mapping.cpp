@@ -70,6 +70,7 @@ mapping map_errc(errc code) {
   case errc::overloaded:
   case errc::shutting_down:
   case errc::restarting:
+  case errc::node_down:
     return unavailable;
   case errc::store_timeout:
   case errc::timeout:

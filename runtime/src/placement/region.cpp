@@ -17,9 +17,13 @@ namespace troupe::placement {
 
 caf::behavior entity_context::serve(caf::event_based_actor* self,
                                     const caf::message_handler& handler) const {
-  return handler.or_else(caf::after(idle_) >> [self, region = region_, key = key_] {
+  // Asked by the region (a write barrier holds this back until the writes before it are
+  // done) or after the idle time: either way the region does the stopping.
+  auto step_aside = [self, region = region_, key = key_] {
     self->send(region, passivate_atom::value, key);
-  });
+  };
+  return handler.or_else([step_aside](passivate_atom) { step_aside(); },
+                         caf::after(idle_) >> step_aside);
 }
 
 void entity_context::passivate(caf::event_based_actor* self) const {
@@ -100,6 +104,7 @@ public:
           return resolve(key);
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
+        [this](rebalance_atom) { rebalance(); },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);
@@ -166,6 +171,21 @@ private:
     send_exit(i->second.handle, caf::exit_reason::user_shutdown);
     if (metrics_.passivations)
       metrics_.passivations->inc();
+  }
+
+  // Keys that moved to another node: their activations finish what they have and go,
+  // so the next message for them activates them on the new owner, from the store.
+  void rebalance() {
+    if (!kind_.owned_here)
+      return;
+    size_t moved = 0;
+    for (auto& [key, slot] : entities_)
+      if (!slot.passivating && !kind_.owned_here(key)) {
+        send(slot.handle, passivate_atom::value);
+        ++moved;
+      }
+    if (moved > 0)
+      spdlog::info("{} region: {} activations moved to other nodes", kind_.name, moved);
   }
 
   void on_down(const caf::down_msg& msg) {

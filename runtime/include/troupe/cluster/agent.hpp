@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "troupe/cluster/in_flight.hpp"
 #include "troupe/cluster/shared_view.hpp"
 #include "troupe/supervision/spec.hpp"
 
@@ -44,6 +46,13 @@ struct agent_config {
   std::chrono::milliseconds resolve_interval{5000};
   /// How long a down member stays in the view (and in /admin/cluster).
   std::chrono::milliseconds keep_down{60000};
+  /// This node's inbound router (where peers send requests for its entities), handed to
+  /// peers in the handshake; may be empty for a node that hosts nothing.
+  std::function<caf::actor()> inbound;
+  /// Remote requests by node: those waiting on a node that goes down fail at once.
+  std::shared_ptr<in_flight> pending;
+  /// Called inside the agent after every change of the view (e.g. to rebalance regions).
+  std::function<void()> on_change;
 };
 
 /// The node agent as a permanent supervised child named "cluster".

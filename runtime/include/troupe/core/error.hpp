@@ -61,6 +61,9 @@ enum class errc : uint8_t {
   idempotency_mismatch,
   /// An operation other than a database statement ran past its deadline (HTTP 504).
   timeout,
+  /// The node a request went to left or died before answering (HTTP 503); whether it was
+  /// processed is unknown, so only an idempotent request may be sent again.
+  node_down,
 };
 
 /// The CAF error category atom of `errc`.

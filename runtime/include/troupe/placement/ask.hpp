@@ -8,8 +8,13 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 
+#include <caf/detail/type_traits.hpp>
+
+#include "troupe/cluster/in_flight.hpp"
+#include "troupe/core/error.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/entity.hpp"
+#include "troupe/placement/locator.hpp"
 
 namespace troupe::placement {
 
@@ -47,6 +52,79 @@ void ask(caf::event_based_actor* self, caf::actor region, std::string key, caf::
   self->request(region, timeout, resolve_atom::value, key)
       .then([=](const caf::actor& entity) { send_to(entity); },
             [=](caf::error& err) { on_error(err); });
+}
+
+/// How `ask_owner` may repeat a request.
+struct retry_policy {
+  /// Whether the request may run twice (a read, or a write keyed by an idempotency key): only
+  /// then is it sent again after its node went down mid-request (`errc::node_down`).
+  bool idempotent = false;
+  /// Sends in all. Besides node loss, a version conflict (a stale activation was fenced
+  /// and stepped aside; nothing was written) and a departed activation are retried.
+  int attempts = 2;
+};
+
+namespace detail {
+
+// `f` with `before()` run first, keeping `f`'s exact signature (CAF picks a response
+// handler by its argument types, so a generic lambda would not do).
+template <class F, class Before, class... Args>
+auto run_before(F f, Before before, caf::detail::type_list<Args...>) {
+  return [f = std::move(f), before = std::move(before)](Args... xs) mutable {
+    before();
+    return f(std::forward<Args>(xs)...);
+  };
+}
+
+} // namespace detail
+
+/// Sends `msg` as a request to entity `key` of `kind`, wherever it lives now, and hands
+/// the reply to `on_reply` or an error to `on_error`.
+///
+/// The owner comes from `where`: on this node the request goes through the region (or
+/// the `known` directory) as `ask` sends it; on another node it goes to that node's
+/// inbound router, is registered with the locator's in-flight table (so it fails at once
+/// with `errc::node_down` if the node goes down) and is answered by the entity directly.
+template <class OnReply, class OnError, class... Ts>
+void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> where, std::string kind,
+               std::string key, caf::timespan timeout, std::tuple<Ts...> msg, OnReply on_reply,
+               OnError on_error, retry_policy policy = {},
+               std::shared_ptr<const directory> known = nullptr) {
+  auto again = [=](const caf::error& err) {
+    bool retry = policy.attempts > 1 &&
+                 (is(err, errc::version_conflict) || err == caf::sec::request_receiver_down ||
+                  (policy.idempotent && is(err, errc::node_down)));
+    if (!retry)
+      return on_error(err);
+    ask_owner(self, where, kind, key, timeout, msg, on_reply, on_error,
+              retry_policy{policy.idempotent, policy.attempts - 1}, known);
+  };
+  auto route = where->find(kind, key);
+  if (!route)
+    return on_error(route.error());
+  if (route->local) {
+    ask(self, route->local, key, timeout, msg, on_reply, again, 3, known);
+    return;
+  }
+  auto handle = std::apply(
+      [&](const auto&... xs) {
+        return self->request(route->remote, timeout, forward_atom::value, kind, key,
+                             caf::make_message(xs...));
+      },
+      msg);
+  auto pending = where->pending();
+  auto ticket =
+      pending ? pending->add(route->node, caf::actor_cast<caf::strong_actor_ptr>(self), handle.id())
+              : cluster::in_flight::ticket{0};
+  auto finish = [pending, node = route->node, ticket] {
+    if (pending)
+      pending->done(node, ticket);
+  };
+  using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
+  handle.then(detail::run_before(on_reply, finish, args{}), [finish, again](caf::error& err) {
+    finish();
+    again(err);
+  });
 }
 
 } // namespace troupe::placement

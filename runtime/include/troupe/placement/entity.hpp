@@ -18,8 +18,11 @@ class directory;
 
 /// Asks a region for the live activation of a key: `(resolve_atom, key) -> caf::actor`.
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
-/// An idle entity asks its region to stop it: `(passivate_atom, key)`.
+/// An idle entity asks its region to stop it: `(passivate_atom, key)`. A region asks an
+/// activation to step aside, once the work in its mailbox is done: `(passivate_atom)`.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+/// Tells a region that key ownership may have moved: `(rebalance_atom)`.
+using rebalance_atom = caf::atom_constant<caf::atom("rebalance")>;
 
 /// What an activation knows about itself.
 class entity_context {
@@ -36,7 +39,8 @@ public:
   const caf::actor& region() const noexcept { return region_; }
 
   /// Wraps `handler` with the idle timeout: after `idle` without a message, the entity
-  /// asks its region to passivate it. Use it for every behavior the entity `become`s.
+  /// asks its region to passivate it; and so it does when the region asks it to (its key
+  /// moved to another node). Use it for every behavior the entity `become`s.
   caf::behavior serve(caf::event_based_actor* self, const caf::message_handler& handler) const;
 
   /// Asks the region to stop this activation (e.g. after a version conflict: another
@@ -76,6 +80,9 @@ struct entity_kind {
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
   /// Where the region publishes its activations for callers on this node; optional.
   std::shared_ptr<directory> published;
+  /// Whether this node owns `key` now; on `(rebalance_atom)` the region asks every
+  /// activation it no longer owns to passivate. Empty: every key is owned here.
+  std::function<bool(const std::string& key)> owned_here;
 };
 
 } // namespace troupe::placement

@@ -19,6 +19,10 @@ namespace troupe::supervision {
 class name_registry;
 } // namespace troupe::supervision
 
+namespace troupe::placement {
+class locator;
+} // namespace troupe::placement
+
 namespace troupe::order {
 
 /// Which orders a listing returns, newest first.
@@ -68,8 +72,10 @@ make_postgres_order_repository(std::shared_ptr<store::database> db);
 
 /// What order activations need besides their store.
 struct saga_config {
-  /// Resolves the SKU region and the payment gateway ("payment") by name.
+  /// Resolves this node's payment gateway ("payment") by name.
   std::shared_ptr<supervision::name_registry> names;
+  /// Finds the SKU entities, on this node or another.
+  std::shared_ptr<const placement::locator> locator;
   /// Bound on each request to a SKU or to the payment gateway.
   caf::timespan step_timeout = std::chrono::seconds(5);
   /// First delay before retrying a step that failed for a technical reason; doubles.

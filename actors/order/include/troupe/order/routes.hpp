@@ -19,13 +19,19 @@ namespace troupe::supervision {
 class name_registry;
 } // namespace troupe::supervision
 
+namespace troupe::placement {
+class locator;
+} // namespace troupe::placement
+
 namespace troupe::order {
 
 /// What the order and inventory routes need; everything must outlive the HTTP server.
 struct order_api {
   /// Spawns the short-lived actors that serve requests.
   caf::actor_system* system = nullptr;
-  /// Resolves the SKU and order regions by name.
+  /// Finds the SKU and order entities, on this node or another.
+  std::shared_ptr<const placement::locator> locator;
+  /// Resolves this node's payment gateway (its breaker gates new orders).
   std::shared_ptr<supervision::name_registry> names;
   /// Lists orders (a listing spans many entities, so it reads the store directly).
   std::shared_ptr<order_repository> orders;

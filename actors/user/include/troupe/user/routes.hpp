@@ -21,6 +21,7 @@ class router;
 } // namespace troupe::http
 
 namespace troupe::placement {
+class locator;
 class directory;
 } // namespace troupe::placement
 
@@ -34,8 +35,8 @@ namespace troupe::user {
 struct user_api {
   /// Spawns the short-lived actors that serve requests.
   caf::actor_system* system = nullptr;
-  /// Resolves the user region by its name (it is restarted under supervision).
-  std::shared_ptr<supervision::name_registry> names;
+  /// Finds user entities, on this node or another.
+  std::shared_ptr<const placement::locator> locator;
   /// Reads users by email for login.
   std::shared_ptr<user_repository> repo;
   /// Runs Argon2id off the io and actor threads.

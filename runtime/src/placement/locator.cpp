@@ -1,0 +1,50 @@
+#include "troupe/placement/locator.hpp"
+
+#include "troupe/cluster/rendezvous.hpp"
+#include "troupe/cluster/shared_view.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/supervision/name_registry.hpp"
+
+namespace troupe::placement {
+
+std::string_view locator::role_of(std::string_view kind) const {
+  auto i = cfg_.roles.find(kind);
+  return i == cfg_.roles.end() ? kind : std::string_view{i->second};
+}
+
+caf::expected<locator::route> locator::find(std::string_view kind, const std::string& key) const {
+  if (!cfg_.view) { // a node without a cluster: everything is here
+    auto region = cfg_.names->lookup(std::string{kind});
+    if (!region)
+      return region.error();
+    return route{{}, std::move(*region), {}};
+  }
+  auto snap = cfg_.view->get();
+  auto hosts = snap->hosts.find(role_of(kind));
+  if (hosts == snap->hosts.end() || hosts->second.empty())
+    return make_error(errc::dependency_unavailable,
+                      "no node that hosts " + std::string{role_of(kind)} + " is up");
+  auto owner = *cluster::owner_of(key, hosts->second);
+  if (owner == snap->self()) {
+    auto region = cfg_.names->lookup(std::string{kind});
+    if (!region)
+      return region.error();
+    return route{std::move(owner), std::move(*region), {}};
+  }
+  auto router = snap->routers.find(owner);
+  if (router == snap->routers.end())
+    return make_error(errc::node_down, "node " + owner + " cannot be reached");
+  return route{std::move(owner), {}, router->second};
+}
+
+bool locator::owns(std::string_view kind, const std::string& key) const {
+  if (!cfg_.view)
+    return true;
+  auto snap = cfg_.view->get();
+  auto hosts = snap->hosts.find(role_of(kind));
+  if (hosts == snap->hosts.end() || hosts->second.empty())
+    return true; // nobody else could take it either; keep serving
+  return *cluster::owner_of(key, hosts->second) == snap->self();
+}
+
+} // namespace troupe::placement
