@@ -1,5 +1,8 @@
 #include "components.hpp"
 
+#include <thread>
+
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "troupe/cluster/agent.hpp"
@@ -260,14 +263,49 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
     auto found = names->lookup(placement::inbound_name);
     return found ? *found : caf::actor{};
   };
-  // Ownership may have moved: every region passivates what it no longer owns.
-  cfg.on_change = [names = ctx.names] {
+  // Ownership may have moved: every region passivates what it no longer owns. A peer that
+  // comes back in the same life was cut off or frozen, and keys moved away and back
+  // meanwhile: every activation reloads.
+  cfg.on_change = [names = ctx.names](const std::vector<cluster::member_change>& changes) {
+    bool back = false;
+    for (const auto& c : changes)
+      back = back || (c.from == cluster::member_state::down && c.to == cluster::member_state::up);
     for (const auto& [kind, role] : role_of_kind)
       if (auto region = names->lookup(kind))
-        caf::anon_send(*region, placement::rebalance_atom::value);
+        caf::anon_send(*region, placement::rebalance_atom::value, back);
   };
   spec.children.push_back(placement::inbound_child(ctx.names, std::chrono::seconds(5)));
   spec.children.push_back(cluster::agent_child(std::move(cfg), ctx.cluster, ctx.metrics));
+}
+
+void drain(const node_context& ctx, std::chrono::milliseconds limit) {
+  if (ctx.options.cluster_port == 0)
+    return; // alone: nobody routes here but clients, and readiness already turned them away
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  if (auto agent = ctx.names->lookup("cluster")) {
+    caf::scoped_actor self{*ctx.system};
+    self->request(*agent, limit, cluster::leave_atom::value)
+        .receive([](caf::ok_atom) {},
+                 [](caf::error& err) {
+                   spdlog::warn("cluster: leaving without every peer's word: {}", describe(err));
+                 });
+  }
+  // This node owns nothing now; wait for its activations to finish and passivate. A request
+  // a peer sent just before it learned may activate one again, so rebalance while waiting.
+  auto active = [&] {
+    int64_t n = 0;
+    for (const auto& [kind, role] : role_of_kind)
+      n += ctx.metrics->gauges("troupe_entities_active", "", {"kind"}).with({kind}).value();
+    return n;
+  };
+  for (int quiet = 0; quiet < 2 && std::chrono::steady_clock::now() < deadline;) {
+    for (const auto& [kind, role] : role_of_kind)
+      if (auto region = ctx.names->lookup(kind))
+        caf::anon_send(*region, placement::rebalance_atom::value, false);
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    quiet = active() == 0 ? quiet + 1 : 0;
+  }
+  spdlog::info("cluster: drained ({} activations left)", active());
 }
 
 supervision::supervisor_spec root_spec(node_context& ctx) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 #include <caf/fwd.hpp>
@@ -83,6 +84,11 @@ struct node_context {
 /// Starts what lives beside the supervision tree and outlasts it: the database pool
 /// (which reconnects by itself) and the hashing threads.
 void start_services(node_context& ctx);
+
+/// Leaves the cluster gracefully, before the tree stops: peers learn that this node is
+/// leaving (so they route nothing new here) and its activations finish their work and
+/// passivate; bounded by `limit`. Readiness is already false. Blocks the calling thread.
+void drain(const node_context& ctx, std::chrono::milliseconds limit);
 
 /// Stops what `start_services` started; call after the tree has stopped.
 void stop_services(node_context& ctx);

@@ -111,6 +111,7 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
     spdlog::info("received {}; stopping (budget {} ms)", strsignal(info.si_signo),
                  std::chrono::duration_cast<std::chrono::milliseconds>(budget).count());
     ctx.draining->store(true);
+    node::drain(ctx, std::chrono::milliseconds{opts.drain_timeout_ms});
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     if (!await_root(*outcome, budget + 1s)) {
       spdlog::error("the supervision tree did not stop within {} ms; killing it",

@@ -208,6 +208,10 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "A peer silent this long is marked down")
       ->envname("TROUPE_CONNECTION_TIMEOUT_MS")
       ->check(CLI::Range(int64_t{20}, int64_t{600000}));
+  app.add_option("--drain-timeout-ms", o.drain_timeout_ms,
+                 "On SIGTERM, the longest wait for in-flight work before stopping")
+      ->envname("TROUPE_DRAIN_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

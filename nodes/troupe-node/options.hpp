@@ -92,6 +92,9 @@ struct node_options {
   int64_t heartbeat_ms = 100;
   /// A peer silent for this long is disconnected (and marked down), in milliseconds.
   int64_t connection_timeout_ms = 500;
+  /// On SIGTERM, the longest wait for peers to learn of the leave and for this node's
+  /// activations to finish, in milliseconds.
+  int64_t drain_timeout_ms = 10000;
 };
 
 /// What parsing decided.

@@ -105,7 +105,7 @@ void note(agent_actor* self, const std::vector<member_change>& changes) {
               c.name, make_error(errc::node_down, "node " + c.name + " went down")))
         spdlog::warn("cluster: failed {} requests in flight to {}", n, c.name);
   if (st.cfg.on_change)
-    st.cfg.on_change();
+    st.cfg.on_change(changes);
 }
 
 void note(agent_actor* self, std::optional<member_change> c) {
@@ -382,6 +382,26 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
       },
       [self](leaving_atom, const std::string& name, const std::string& incarnation) {
         note(self, self->state.view->on_leaving(name, incarnation, clock::now()));
+        return caf::ok_atom::value;
+      },
+      [self](leave_atom) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        note(self, st.view->set_self(member_state::leaving, clock::now()));
+        spdlog::info("cluster: {} is leaving; telling {} peers", st.cfg.name, st.links.size());
+        auto promise = self->make_response_promise<caf::ok_atom>();
+        auto waiting = std::make_shared<size_t>(st.links.size());
+        if (*waiting == 0)
+          return caf::ok_atom::value;
+        auto one_done = [promise, waiting]() mutable {
+          if (--*waiting == 0)
+            promise.deliver(caf::ok_atom::value);
+        };
+        for (const auto& [addr, who] : st.links)
+          self->request(caf::actor_cast<caf::actor>(addr), caf::timespan{st.cfg.connect_timeout},
+                        leaving_atom::value, st.cfg.name, st.cfg.incarnation)
+              .then([one_done](caf::ok_atom) mutable { one_done(); },
+                    [one_done](caf::error&) mutable { one_done(); });
+        return promise;
       },
   };
 }

@@ -104,7 +104,7 @@ public:
           return resolve(key);
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
-        [this](rebalance_atom) { rebalance(); },
+        [this](rebalance_atom, bool everything) { rebalance(everything); },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);
@@ -175,17 +175,18 @@ private:
 
   // Keys that moved to another node: their activations finish what they have and go,
   // so the next message for them activates them on the new owner, from the store.
-  void rebalance() {
-    if (!kind_.owned_here)
+  void rebalance(bool everything) {
+    if (!everything && !kind_.owned_here)
       return;
     size_t moved = 0;
     for (auto& [key, slot] : entities_)
-      if (!slot.passivating && !kind_.owned_here(key)) {
+      if (!slot.passivating && (everything || !kind_.owned_here(key))) {
         send(slot.handle, passivate_atom::value);
         ++moved;
       }
     if (moved > 0)
-      spdlog::info("{} region: {} activations moved to other nodes", kind_.name, moved);
+      spdlog::info("{} region: {} activations passivate ({})", kind_.name, moved,
+                   everything ? "a peer came back" : "their keys moved to other nodes");
   }
 
   void on_down(const caf::down_msg& msg) {

@@ -178,7 +178,7 @@ TEST_F(owner_test, a_region_passivates_the_keys_that_moved_away_and_keeps_the_re
   ping(moves);
   log_->take();
   join_b(); // "b" joins: `moves` is its key now
-  caf::anon_send(region_, rebalance_atom::value);
+  caf::anon_send(region_, rebalance_atom::value, false);
   run();
   EXPECT_EQ(log_->take(), std::vector<std::string>{"stop " + moves});
   EXPECT_EQ(*ping(moves), "remote pong " + moves);

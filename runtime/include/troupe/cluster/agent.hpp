@@ -11,11 +11,18 @@
 #include "troupe/cluster/shared_view.hpp"
 #include "troupe/supervision/spec.hpp"
 
+#include <caf/atom.hpp>
+
 namespace troupe::observability {
 class registry;
 } // namespace troupe::observability
 
 namespace troupe::cluster {
+
+/// `(leave_atom) -> ok`: this node starts leaving. It owns no key from now on (its regions
+/// passivate everything), tells every up peer, and answers once each acknowledged (or
+/// failed to within the connect timeout), so no peer routes new work here afterwards.
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 /// How this node takes part in the cluster.
 struct agent_config {
@@ -51,8 +58,8 @@ struct agent_config {
   std::function<caf::actor()> inbound;
   /// Remote requests by node: those waiting on a node that goes down fail at once.
   std::shared_ptr<in_flight> pending;
-  /// Called inside the agent after every change of the view (e.g. to rebalance regions).
-  std::function<void()> on_change;
+  /// Called inside the agent with every change of the view (e.g. to rebalance regions).
+  std::function<void(const std::vector<member_change>&)> on_change;
 };
 
 /// The node agent as a permanent supervised child named "cluster".

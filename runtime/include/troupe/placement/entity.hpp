@@ -21,7 +21,9 @@ using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 /// An idle entity asks its region to stop it: `(passivate_atom, key)`. A region asks an
 /// activation to step aside, once the work in its mailbox is done: `(passivate_atom)`.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
-/// Tells a region that key ownership may have moved: `(rebalance_atom)`.
+/// Tells a region that key ownership may have moved: `(rebalance_atom, bool everything)`.
+/// With `everything`, every activation passivates: after a peer that was cut off came back,
+/// either side may hold state the other changed meanwhile.
 using rebalance_atom = caf::atom_constant<caf::atom("rebalance")>;
 
 /// What an activation knows about itself.
@@ -80,7 +82,7 @@ struct entity_kind {
   caf::timespan shutdown_timeout = std::chrono::seconds(5);
   /// Where the region publishes its activations for callers on this node; optional.
   std::shared_ptr<directory> published;
-  /// Whether this node owns `key` now; on `(rebalance_atom)` the region asks every
+  /// Whether this node owns `key` now; on `(rebalance_atom, false)` the region asks every
   /// activation it no longer owns to passivate. Empty: every key is owned here.
   std::function<bool(const std::string& key)> owned_here;
 };
