@@ -121,6 +121,10 @@ const std::map<std::string, std::string, std::less<>> role_of_kind{
     {order::stock_kind_name, "order"},
     {order::order_kind_name, "order"}};
 
+// The outbox relay runs on one node at a time: the owner of this key among the nodes
+// with role "notification".
+constexpr const char* relay_kind = "outbox-relay";
+
 // `kind`, passivating activations whose key moved to another node.
 placement::entity_kind owned(const node_context& ctx, placement::entity_kind kind) {
   kind.owned_here = [locator = ctx.locator, name = kind.name](const std::string& key) {
@@ -188,6 +192,8 @@ void add_notifications(const node_context& ctx, std::shared_ptr<auth::jwt_codec>
     relay.db = ctx.db;
     relay.metrics = ctx.metrics;
     relay.subscriptions.push_back(notification::notification_subscription(ctx.notifications));
+    // One relay per database: the node that owns the relay's key polls, the others idle.
+    relay.active = [locator = ctx.locator] { return locator->owns(relay_kind, "outbox"); };
     spec.children.push_back(events::relay_child(std::move(relay)));
   }
   spec.children.push_back(
@@ -248,6 +254,9 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
     ctx.cluster->publish(alone);
     return;
   }
+  if (o.store == "memory")
+    spdlog::warn("--store memory in a cluster: each node keeps only what it owns, so logins, "
+                 "listings and events see this node's share, and its data dies with it");
   cluster::agent_config cfg;
   cfg.name = o.node_name;
   cfg.incarnation = ctx.incarnation;
@@ -274,7 +283,7 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
       if (auto region = names->lookup(kind))
         caf::anon_send(*region, placement::rebalance_atom::value, back);
   };
-  spec.children.push_back(placement::inbound_child(ctx.names, std::chrono::seconds(5)));
+  spec.children.push_back(placement::inbound_child(ctx.names));
   spec.children.push_back(cluster::agent_child(std::move(cfg), ctx.cluster, ctx.metrics));
 }
 
@@ -310,8 +319,10 @@ void drain(const node_context& ctx, std::chrono::milliseconds limit) {
 
 supervision::supervisor_spec root_spec(node_context& ctx) {
   ctx.pending = std::make_shared<cluster::in_flight>();
+  auto roles = role_of_kind;
+  roles.emplace(relay_kind, "notification");
   ctx.locator = std::make_shared<placement::locator>(
-      placement::locator::config{ctx.cluster, ctx.names, role_of_kind, ctx.pending});
+      placement::locator::config{ctx.cluster, ctx.names, std::move(roles), ctx.pending});
   add_ops(ctx);
   auto directory = std::make_shared<placement::directory>();
   auto copies = std::make_shared<user::user_snapshots>();

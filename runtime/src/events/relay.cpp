@@ -77,7 +77,8 @@ public:
     send(this, tick_atom::value);
     return {
         [this](tick_atom) {
-          cycle();
+          if (!cfg_.active || cfg_.active())
+            cycle();
           delayed_send(this, cfg_.poll_interval, tick_atom::value);
         },
         [this](ack_atom, int64_t id, uint64_t generation, const std::string& consumer,

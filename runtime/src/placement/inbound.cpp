@@ -12,22 +12,16 @@ namespace troupe::placement {
 namespace {
 
 caf::behavior inbound(caf::event_based_actor* self,
-                      std::shared_ptr<supervision::name_registry> names, caf::timespan timeout) {
+                      std::shared_ptr<supervision::name_registry> names) {
   return {
       [=](forward_atom, const std::string& kind, const std::string& key,
           caf::message& msg) -> caf::response_promise {
         auto promise = self->make_response_promise();
         auto region = names->lookup(kind);
-        if (!region) {
+        if (!region)
           promise.deliver(region.error());
-          return promise;
-        }
-        self->request(*region, timeout, resolve_atom::value, key)
-            .then(
-                [promise, msg](const caf::actor& entity) mutable {
-                  promise.delegate(entity, std::move(msg));
-                },
-                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        else // the region hands it on to the activation: two local hops, no round trip
+          promise.delegate(*region, forward_atom::value, key, std::move(msg));
         return promise;
       },
   };
@@ -35,13 +29,12 @@ caf::behavior inbound(caf::event_based_actor* self,
 
 } // namespace
 
-supervision::child_spec inbound_child(std::shared_ptr<supervision::name_registry> names,
-                                      caf::timespan resolve_timeout) {
+supervision::child_spec inbound_child(std::shared_ptr<supervision::name_registry> names) {
   supervision::child_spec spec;
   spec.name = inbound_name;
   spec.shutdown_timeout = std::chrono::seconds(1);
-  spec.start = [names, resolve_timeout](caf::actor_system& sys) -> caf::expected<caf::actor> {
-    return sys.spawn(inbound, names, resolve_timeout);
+  spec.start = [names](caf::actor_system& sys) -> caf::expected<caf::actor> {
+    return sys.spawn(inbound, names);
   };
   return spec;
 }

@@ -12,6 +12,7 @@
 #include "troupe/core/error.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/placement/directory.hpp"
+#include "troupe/placement/locator.hpp"
 
 namespace troupe::placement {
 
@@ -105,6 +106,9 @@ public:
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
         [this](rebalance_atom, bool everything) { rebalance(everything); },
+        [this](forward_atom, const std::string& key, caf::message& msg) {
+          return forward(key, std::move(msg));
+        },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);
@@ -140,6 +144,21 @@ private:
     // The old activation is on its way out; answer when it is gone.
     auto promise = make_response_promise<caf::actor>();
     i->second.waiting.push_back(promise);
+    return promise;
+  }
+
+  // A request from another node: handed to the activation as it is, so the activation
+  // answers the remote caller itself. One whose activation is on its way out is refused
+  // as if the activation were gone, and the caller's ask sends it again.
+  caf::response_promise forward(const std::string& key, caf::message msg) {
+    auto promise = make_response_promise();
+    auto i = entities_.find(key);
+    if (stopping_)
+      promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
+    else if (i != entities_.end() && i->second.passivating)
+      promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+    else
+      promise.delegate(i == entities_.end() ? activate(key) : i->second.handle, std::move(msg));
     return promise;
   }
 

@@ -146,7 +146,7 @@ TEST_F(owner_test, an_idempotent_request_whose_node_went_down_goes_to_the_new_ow
 }
 
 TEST_F(owner_test, the_inbound_router_hands_a_forwarded_request_to_the_local_activation) {
-  auto router = inbound_child(names_, 5s).start(sys_ref());
+  auto router = inbound_child(names_).start(sys_ref());
   ASSERT_TRUE(router);
   keep(*router);
   auto out = std::make_shared<std::string>();

@@ -59,6 +59,9 @@ struct relay_config {
   caf::timespan ack_timeout = std::chrono::seconds(30);
   /// Name of the relay's child spec.
   std::string name = "outbox_relay";
+  /// Whether this relay polls now; nodes sharing a database run one relay at a time by
+  /// making it a singleton (e.g. the owner of a fixed key). Empty: always.
+  std::function<bool()> active;
 };
 
 /// Spawns a relay that delivers committed outbox events at least once, in order per key.

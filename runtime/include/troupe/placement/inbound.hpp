@@ -2,8 +2,6 @@
 
 #include <memory>
 
-#include <caf/timespan.hpp>
-
 #include "troupe/supervision/spec.hpp"
 
 namespace troupe::supervision {
@@ -16,10 +14,9 @@ namespace troupe::placement {
 inline constexpr const char* inbound_name = "placement-router";
 
 /// The inbound router as a permanent supervised child named `inbound_name`: it takes
-/// `(forward_atom, kind, key, message)` from other nodes, resolves the key in this node's
-/// region of that kind and hands the message to the activation, which answers the
-/// original sender directly (one hop on this node, none on the way back).
-supervision::child_spec inbound_child(std::shared_ptr<supervision::name_registry> names,
-                                      caf::timespan resolve_timeout);
+/// `(forward_atom, kind, key, message)` from other nodes and hands it to this node's region
+/// of that kind, which hands the message to the activation; the activation answers the
+/// original sender directly (two local hops, none on the way back).
+supervision::child_spec inbound_child(std::shared_ptr<supervision::name_registry> names);
 
 } // namespace troupe::placement

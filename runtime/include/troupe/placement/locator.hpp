@@ -22,7 +22,8 @@ class name_registry;
 namespace troupe::placement {
 
 /// A request for an entity on another node, sent to that node's inbound router:
-/// `(forward_atom, kind, key, message)`; the entity's answer goes straight to the sender.
+/// `(forward_atom, kind, key, message)`, which hands it to the kind's region as
+/// `(forward_atom, key, message)`; the entity's answer goes straight to the sender.
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 
 /// Where (kind, key) lives now: this node's region of the kind, or the inbound router of
