@@ -114,5 +114,27 @@ TEST_F(cluster_membership_process, a_node_with_this_nodes_name_is_refused) {
   EXPECT_EQ(v["members"].size(), 1u) << v.dump();
 }
 
+// CAF derives its node id from the MAC addresses, a disk id and the pid: two processes that
+// are pid 1 in their own pid namespaces on one host (as containers from one image are)
+// collide. CAF would answer the peer locally, as if it were this node.
+TEST(cluster_membership_collision, two_nodes_with_the_same_caf_node_id_are_refused) {
+  std::vector<std::string> pid_one{"/usr/bin/unshare", "--pid",        "--fork",
+                                   "--kill-child",     "--mount-proc", "--"};
+  auto with_true = pid_one;
+  with_true.push_back("/bin/true");
+  process probe{with_true};
+  if (auto code = probe.wait_exit(5s); !code || *code != 0)
+    GTEST_SKIP() << "no pid namespaces here (exit " << code.value_or(-1) << "): " << probe.err();
+  test_cluster cluster{{}, pid_one};
+  cluster.start("c1");
+  auto& c2 = cluster.start("c2");
+  ASSERT_NE(c2.node->port, 0) << c2.node->proc.err();
+  auto line = c2.node->proc.wait_for_line("refusing the peer", 10s);
+  ASSERT_TRUE(line) << c2.node->proc.err();
+  EXPECT_NE(line->find("CAF node id"), std::string::npos) << *line;
+  EXPECT_EQ(test_cluster::state_of(c2, "c1").first, "");
+  EXPECT_EQ(test_cluster::state_of(cluster[0], "c2").first, "");
+}
+
 } // namespace
 } // namespace troupe::testing

@@ -25,7 +25,7 @@ test_cluster::member& test_cluster::start(const std::string& name, std::vector<s
   }
   m.flags.insert(m.flags.end(), common_.begin(), common_.end());
   m.flags.insert(m.flags.end(), extra.begin(), extra.end());
-  m.node = std::make_unique<running_node>(m.flags);
+  m.node = std::make_unique<running_node>(m.flags, std::map<std::string, std::string>{}, wrapper_);
   nodes_.push_back(std::move(m));
   return nodes_.back();
 }
@@ -36,7 +36,7 @@ void test_cluster::restart(member& m) {
   auto flags = m.flags;
   flags.push_back("--http-port");
   flags.push_back(std::to_string(m.node->port));
-  m.node = std::make_unique<running_node>(flags);
+  m.node = std::make_unique<running_node>(flags, std::map<std::string, std::string>{}, wrapper_);
 }
 
 nlohmann::json test_cluster::view(member& m) {

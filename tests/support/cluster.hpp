@@ -31,8 +31,10 @@ public:
     std::unique_ptr<running_node> node;
   };
 
-  /// Nodes get `common` on top of the cluster flags (e.g. the store).
-  explicit test_cluster(std::vector<std::string> common = {}) : common_(std::move(common)) {}
+  /// Nodes get `common` on top of the cluster flags (e.g. the store), and run through
+  /// `wrapper` if given.
+  explicit test_cluster(std::vector<std::string> common = {}, std::vector<std::string> wrapper = {})
+      : common_(std::move(common)), wrapper_(std::move(wrapper)) {}
 
   /// Starts `name` on a fresh cluster port, with `extra` flags and `with_secret`.
   member& start(const std::string& name, std::vector<std::string> extra = {},
@@ -66,6 +68,7 @@ public:
 
 private:
   std::vector<std::string> common_;
+  std::vector<std::string> wrapper_;
   std::deque<member> nodes_;
 };
 

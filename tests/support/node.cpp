@@ -16,19 +16,23 @@ namespace {
 
 // A free port unless the caller chose one, by flag or by environment.
 std::vector<std::string> with_port(std::vector<std::string> flags,
-                                   const std::map<std::string, std::string>& env) {
+                                   const std::map<std::string, std::string>& env,
+                                   std::vector<std::string> wrapper) {
   if (std::find(flags.begin(), flags.end(), "--http-port") == flags.end() &&
       env.count("TROUPE_HTTP_PORT") == 0) {
     flags.push_back("--http-port");
     flags.push_back("0");
   }
-  return running_node::with_binary(std::move(flags));
+  auto argv = running_node::with_binary(std::move(flags));
+  argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
+  return argv;
 }
 
 } // namespace
 
-running_node::running_node(std::vector<std::string> flags, std::map<std::string, std::string> env)
-    : proc(with_port(std::move(flags), env), env) {
+running_node::running_node(std::vector<std::string> flags, std::map<std::string, std::string> env,
+                           std::vector<std::string> wrapper)
+    : proc(with_port(std::move(flags), env, std::move(wrapper)), env) {
   auto line = proc.wait_for_line("listening on http://", 20s);
   if (line)
     port = port_from_listening_line(*line).value_or(0);

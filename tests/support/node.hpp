@@ -12,9 +12,9 @@ namespace troupe::testing {
 /// A troupe-node process on a free port; waits (bounded) until it listens.
 struct running_node {
   /// Starts TROUPE_NODE_BINARY with `flags` (plus `--http-port 0` unless the flags or
-  /// `env` choose a port).
-  explicit running_node(std::vector<std::string> flags,
-                        std::map<std::string, std::string> env = {});
+  /// `env` choose a port), through `wrapper` if given (e.g. `unshare ... --`).
+  explicit running_node(std::vector<std::string> flags, std::map<std::string, std::string> env = {},
+                        std::vector<std::string> wrapper = {});
 
   /// The command line for `flags`, the binary first.
   static std::vector<std::string> with_binary(std::vector<std::string> flags);

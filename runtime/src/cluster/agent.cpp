@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -189,6 +190,33 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
           });
 }
 
+// Whether `address` is this node's own endpoint: its port, on a host that is this node.
+bool is_this_node(agent_actor* self, const std::string& address) {
+  auto& st = self->state;
+  auto where = split_address(address);
+  if (!where || std::to_string(where->second) != st.address.substr(st.address.rfind(':') + 1))
+    return false;
+  const auto& host = where->first;
+  if (host == st.cfg.advertise_host || host == "localhost" || host == st.cfg.bind_host)
+    return true;
+  bool local = false;
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0)
+    return false;
+  for (auto* a = all; a != nullptr && !local; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr ||
+        (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6))
+      continue;
+    char text[NI_MAXHOST];
+    auto len = a->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (getnameinfo(a->ifa_addr, static_cast<socklen_t>(len), text, sizeof text, nullptr, 0,
+                    NI_NUMERICHOST) == 0)
+      local = host == text;
+  }
+  freeifaddrs(all);
+  return local;
+}
+
 void dial(agent_actor* self, const std::string& address) {
   auto& st = self->state;
   auto where = split_address(address);
@@ -204,15 +232,17 @@ void dial(agent_actor* self, const std::string& address) {
       .then(
           [=](const caf::node_id& nid, caf::strong_actor_ptr& ptr, std::set<std::string>&) {
             auto& st = self->state;
-            if (ptr == caf::actor_cast<caf::strong_actor_ptr>(self)) {
-              st.dialing.erase(address);
-              st.self_aliases.insert(address); // our own endpoint under another name
-              return;
-            }
             if (nid == self->node()) {
+              // CAF answers a connection to its own node id locally, so such a peer can
+              // never be reached: either it is this node under another name, or another
+              // process whose id collides with ours. Either way, never dial it again.
               st.dialing.erase(address);
-              spdlog::error("cluster: refusing the peer at {}: its CAF node id {} equals this "
-                            "node's (same image, same pid); it would be merged with this node",
+              st.self_aliases.insert(address);
+              if (is_this_node(self, address))
+                return;
+              spdlog::error("cluster: refusing the peer at {}: it has this node's CAF node id {} "
+                            "(another process from the same image with the same pid?); CAF "
+                            "would merge the two, so the peer stays out of the cluster",
                             address, caf::to_string(nid));
               return;
             }
