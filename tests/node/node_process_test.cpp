@@ -1,6 +1,7 @@
 // troupe-node as an operator meets it: a real process, real sockets, signals.
 
 #include <csignal>
+#include <fstream>
 #include <sstream>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -139,6 +140,31 @@ INSTANTIATE_TEST_SUITE_P(
       std::replace(name.begin(), name.end(), '-', '_');
       return name;
     });
+
+// In a container the node is pid 1, and the kernel drops signals to pid 1 that it has no
+// handler for: SIGTERM from the orchestrator must still stop it gracefully.
+TEST(node_process, as_pid_1_of_its_namespace_it_still_stops_on_sigterm) {
+  std::vector<std::string> pid_one{"/usr/bin/unshare", "--pid",        "--fork",
+                                   "--mount-proc",     "--kill-child", "--"};
+  auto probe_argv = pid_one;
+  probe_argv.push_back("/bin/true");
+  process probe{probe_argv};
+  if (auto code = probe.wait_exit(5s); !code || *code != 0)
+    GTEST_SKIP() << "no pid namespaces here";
+  running_node node{{"--http-host", "127.0.0.1", "--node-name", "pid1"}, {}, pid_one};
+  ASSERT_NE(node.port, 0) << node.proc.err();
+  // The node is unshare's only child; signal it from this (the parent) namespace, as the
+  // container runtime does.
+  std::ifstream children{"/proc/" + std::to_string(node.proc.pid()) + "/task/" +
+                         std::to_string(node.proc.pid()) + "/children"};
+  pid_t pid = 0;
+  ASSERT_TRUE(children >> pid) << "no child of unshare";
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  EXPECT_TRUE(node.proc.wait_for_line("node pid1 stopped", 10s)) << node.proc.err();
+  auto code = node.proc.wait_exit(5s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << "unshare passes on the node's exit code";
+}
 
 TEST(node_process, help_lists_every_flag_and_exits_zero) {
   process proc{running_node::with_binary({"--help"})};
