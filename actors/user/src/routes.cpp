@@ -23,6 +23,7 @@
 #include "troupe/http/response.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/placement/ask.hpp"
+#include "troupe/placement/locator.hpp"
 #include "troupe/supervision/name_registry.hpp"
 #include "troupe/user/entity.hpp"
 
@@ -240,8 +241,10 @@ void get_user(const api_ptr& api, http::request_context ctx, http::responder res
   if (auto* problem = std::get_if<http::response>(&allowed))
     return res(std::move(*problem));
   auto& user_id = std::get<std::string>(allowed);
-  // An activation on this node published its committed state: answer right here.
-  if (api->snapshots)
+  // An activation on this node published its committed state: answer right here, as long
+  // as this node owns the user. An activation whose key moved away may still be on its way
+  // out, and the owner may have written since.
+  if (api->snapshots && api->locator->owns(entity_kind_name, user_id))
     if (auto copy = api->snapshots->find(user_id)) {
       std::call_once(copy->rendered, [&] {
         copy->body =
