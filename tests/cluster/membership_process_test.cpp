@@ -27,30 +27,18 @@ protected:
   }
 
   test_cluster::member& node(size_t i) { return cluster_[i]; }
-  static std::pair<std::string, std::string> state_of(test_cluster::member& m,
-                                                      const std::string& name) {
-    return test_cluster::state_of(m, name);
-  }
-  static auto await_state(test_cluster::member& m, const std::string& name,
-                          const std::string& state, clock::duration limit = 10s) {
-    return test_cluster::await_state(m, name, state, limit);
-  }
-  static nlohmann::json view(test_cluster::member& m) { return test_cluster::view(m); }
-  static double metric(test_cluster::member& m, const std::string& series) {
-    return test_cluster::metric(m, series);
-  }
 
   test_cluster cluster_;
 };
 
 TEST_F(cluster_membership_process, three_nodes_joined_through_one_seed_all_see_each_other) {
   start_three();
-  auto v = view(node(1));
+  auto v = test_cluster::view(node(1));
   EXPECT_EQ(v["node"], "n2");
   ASSERT_EQ(v["members"].size(), 3u) << v.dump();
   EXPECT_EQ(v["members"][0]["name"], "n2") << "this node first";
   EXPECT_EQ(v["members"][0]["roles"], (nlohmann::json{"gateway", "user", "order", "notification"}));
-  EXPECT_EQ(metric(node(2), "troupe_cluster_members{state=\"up\"}"), 3);
+  EXPECT_EQ(test_cluster::metric(node(2), "troupe_cluster_members{state=\"up\"}"), 3);
   auto denied = node(0).node->get("/admin/cluster");
   EXPECT_EQ(denied.status, 401) << "the view is admin-only";
 }
@@ -59,41 +47,43 @@ TEST_F(cluster_membership_process, a_killed_node_is_marked_down_within_a_second)
   start_three();
   node(2).node->proc.signal(SIGKILL);
   for (int i = 0; i < 2; ++i) {
-    auto took = await_state(node(static_cast<size_t>(i)), "n3", "down", 1s);
+    auto took = test_cluster::await_state(node(static_cast<size_t>(i)), "n3", "down", 1s);
     ASSERT_TRUE(took) << node(static_cast<size_t>(i)).name << " still sees n3 "
-                      << state_of(node(static_cast<size_t>(i)), "n3").first;
+                      << test_cluster::state_of(node(static_cast<size_t>(i)), "n3").first;
   }
-  EXPECT_EQ(metric(node(0), "troupe_cluster_node_down_total"), 1);
-  EXPECT_EQ(metric(node(0), "troupe_cluster_members{state=\"down\"}"), 1);
+  EXPECT_EQ(test_cluster::metric(node(0), "troupe_cluster_node_down_total"), 1);
+  EXPECT_EQ(test_cluster::metric(node(0), "troupe_cluster_members{state=\"down\"}"), 1);
 }
 
 TEST_F(cluster_membership_process, a_frozen_node_is_marked_down_within_a_second_and_rejoins) {
   start_three();
-  auto before = state_of(node(0), "n3").second;
+  auto before = test_cluster::state_of(node(0), "n3").second;
   node(2).node->proc.signal(SIGSTOP);
-  auto took = await_state(node(0), "n3", "down", 1s);
+  auto took = test_cluster::await_state(node(0), "n3", "down", 1s);
   node(2).node->proc.signal(SIGCONT); // before any assertion can leave it frozen
-  ASSERT_TRUE(took) << "n1 still sees the frozen n3 " << state_of(node(0), "n3").first;
-  ASSERT_TRUE(await_state(node(0), "n3", "up", 10s)) << "n3 did not rejoin after SIGCONT";
-  EXPECT_EQ(state_of(node(0), "n3").second, before) << "the same life, back";
-  ASSERT_TRUE(await_state(node(2), "n1", "up", 10s)) << "n3 does not see n1 again";
+  ASSERT_TRUE(took) << "n1 still sees the frozen n3 "
+                    << test_cluster::state_of(node(0), "n3").first;
+  ASSERT_TRUE(test_cluster::await_state(node(0), "n3", "up", 10s))
+      << "n3 did not rejoin after SIGCONT";
+  EXPECT_EQ(test_cluster::state_of(node(0), "n3").second, before) << "the same life, back";
+  ASSERT_TRUE(test_cluster::await_state(node(2), "n1", "up", 10s)) << "n3 does not see n1 again";
 }
 
 TEST_F(cluster_membership_process, a_restarted_node_rejoins_as_a_new_incarnation) {
   start_three();
-  auto before = state_of(node(0), "n3").second;
+  auto before = test_cluster::state_of(node(0), "n3").second;
   cluster_.restart(node(2));
   auto deadline = clock::now() + 10s;
   std::pair<std::string, std::string> now;
   while (clock::now() < deadline) {
-    now = state_of(node(0), "n3");
+    now = test_cluster::state_of(node(0), "n3");
     if (now.first == "up" && now.second != before)
       break;
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(now.first, "up");
   EXPECT_NE(now.second, before) << "still the old incarnation";
-  EXPECT_TRUE(await_state(node(2), "n2", "up")) << "the new n3 did not learn n2";
+  EXPECT_TRUE(test_cluster::await_state(node(2), "n2", "up")) << "the new n3 did not learn n2";
 }
 
 TEST_F(cluster_membership_process, a_node_with_a_wrong_secret_is_refused_on_both_sides) {
@@ -102,15 +92,15 @@ TEST_F(cluster_membership_process, a_node_with_a_wrong_secret_is_refused_on_both
   ASSERT_TRUE(intruder.node->proc.wait_for_line("refused this node", 10s))
       << intruder.node->proc.err();
   ASSERT_TRUE(node(0).node->proc.wait_for_line("wrong cluster secret", 5s));
-  EXPECT_EQ(state_of(node(0), "n9").first, "") << "n1 must not list the intruder";
-  EXPECT_EQ(state_of(intruder, "n1").first, "") << "the intruder must not list n1";
+  EXPECT_EQ(test_cluster::state_of(node(0), "n9").first, "") << "n1 must not list the intruder";
+  EXPECT_EQ(test_cluster::state_of(intruder, "n1").first, "") << "the intruder must not list n1";
 }
 
 TEST_F(cluster_membership_process, a_node_with_this_nodes_name_is_refused) {
   cluster_.start("n1");
   auto& twin = cluster_.start("n1");
   ASSERT_TRUE(twin.node->proc.wait_for_line("refused this node", 10s)) << twin.node->proc.err();
-  auto v = view(node(0));
+  auto v = test_cluster::view(node(0));
   EXPECT_EQ(v["members"].size(), 1u) << v.dump();
 }
 
@@ -118,14 +108,10 @@ TEST_F(cluster_membership_process, a_node_with_this_nodes_name_is_refused) {
 // are pid 1 in their own pid namespaces on one host (as containers from one image are)
 // collide. CAF would answer the peer locally, as if it were this node.
 TEST(cluster_membership_collision, two_nodes_with_the_same_caf_node_id_are_refused) {
-  std::vector<std::string> pid_one{"/usr/bin/unshare", "--pid",        "--fork",
-                                   "--kill-child",     "--mount-proc", "--"};
-  auto with_true = pid_one;
-  with_true.push_back("/bin/true");
-  process probe{with_true};
-  if (auto code = probe.wait_exit(5s); !code || *code != 0)
-    GTEST_SKIP() << "no pid namespaces here (exit " << code.value_or(-1) << "): " << probe.err();
-  test_cluster cluster{{}, pid_one};
+  auto pid_one = pid_one_wrapper();
+  if (!pid_one)
+    GTEST_SKIP() << "no pid namespaces here";
+  test_cluster cluster{{}, *pid_one};
   cluster.start("c1");
   auto& c2 = cluster.start("c2");
   ASSERT_NE(c2.node->port, 0) << c2.node->proc.err();

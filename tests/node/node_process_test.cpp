@@ -141,17 +141,14 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-// In a container the node is pid 1, and the kernel drops signals to pid 1 that it has no
-// handler for: SIGTERM from the orchestrator must still stop it gracefully.
+// In a container the node is pid 1, and the kernel drops signals to pid 1 that it neither
+// handles nor blocks; the node blocks SIGTERM and waits for it, so the orchestrator's
+// SIGTERM must still stop it gracefully.
 TEST(node_process, as_pid_1_of_its_namespace_it_still_stops_on_sigterm) {
-  std::vector<std::string> pid_one{"/usr/bin/unshare", "--pid",        "--fork",
-                                   "--mount-proc",     "--kill-child", "--"};
-  auto probe_argv = pid_one;
-  probe_argv.push_back("/bin/true");
-  process probe{probe_argv};
-  if (auto code = probe.wait_exit(5s); !code || *code != 0)
+  auto pid_one = pid_one_wrapper();
+  if (!pid_one)
     GTEST_SKIP() << "no pid namespaces here";
-  running_node node{{"--http-host", "127.0.0.1", "--node-name", "pid1"}, {}, pid_one};
+  running_node node{{"--http-host", "127.0.0.1", "--node-name", "pid1"}, {}, *pid_one};
   ASSERT_NE(node.port, 0) << node.proc.err();
   // The node is unshare's only child; signal it from this (the parent) namespace, as the
   // container runtime does.

@@ -130,4 +130,16 @@ std::optional<uint16_t> port_from_listening_line(const std::string& line) {
   return static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
 }
 
+std::optional<std::vector<std::string>> pid_one_wrapper() {
+  std::vector<std::string> wrapper{"/usr/bin/unshare", "--pid",        "--fork",
+                                   "--kill-child",     "--mount-proc", "--"};
+  auto probe_argv = wrapper;
+  probe_argv.push_back("/bin/true");
+  process probe{probe_argv};
+  auto code = probe.wait_exit(std::chrono::seconds(5));
+  if (!code || *code != 0)
+    return std::nullopt;
+  return wrapper;
+}
+
 } // namespace troupe::testing

@@ -52,6 +52,10 @@ private:
   std::thread err_reader_;
 };
 
+/// The command prefix that runs a program as pid 1 of a new pid namespace, as in a container
+/// (killed when the prefix's own process dies); nothing where the machine does not allow it.
+std::optional<std::vector<std::string>> pid_one_wrapper();
+
 /// Parses the port of a "listening on http://HOST:PORT" line.
 std::optional<uint16_t> port_from_listening_line(const std::string& line);
 

@@ -1,5 +1,7 @@
 #include "troupe/placement/locator.hpp"
 
+#include <optional>
+
 #include "troupe/cluster/rendezvous.hpp"
 #include "troupe/cluster/shared_view.hpp"
 #include "troupe/core/error.hpp"
@@ -12,39 +14,38 @@ std::string_view locator::role_of(std::string_view kind) const {
   return i == cfg_.roles.end() ? kind : std::string_view{i->second};
 }
 
+std::optional<std::string> locator::owner_in(const cluster::view_snapshot& snap,
+                                             std::string_view kind, const std::string& key) const {
+  auto hosts = snap.hosts.find(role_of(kind));
+  if (hosts == snap.hosts.end())
+    return std::nullopt;
+  return cluster::owner_of(key, hosts->second);
+}
+
 caf::expected<locator::route> locator::find(std::string_view kind, const std::string& key) const {
-  if (!cfg_.view) { // a node without a cluster: everything is here
-    auto region = cfg_.names->lookup(std::string{kind});
-    if (!region)
-      return region.error();
-    return route{{}, std::move(*region), {}};
-  }
-  auto snap = cfg_.view->get();
-  auto hosts = snap->hosts.find(role_of(kind));
-  if (hosts == snap->hosts.end() || hosts->second.empty())
+  auto snap = cfg_.view ? cfg_.view->get() : nullptr;
+  auto owner = snap ? owner_in(*snap, kind, key) : std::optional<std::string>{""};
+  if (!owner)
     return make_error(errc::dependency_unavailable,
                       "no node that hosts " + std::string{role_of(kind)} + " is up");
-  auto owner = *cluster::owner_of(key, hosts->second);
-  if (owner == snap->self()) {
+  if (!snap || *owner == snap->self()) { // without a cluster everything is here
     auto region = cfg_.names->lookup(std::string{kind});
     if (!region)
       return region.error();
-    return route{std::move(owner), std::move(*region), {}};
+    return route{std::move(*owner), std::move(*region), {}};
   }
-  auto router = snap->routers.find(owner);
+  auto router = snap->routers.find(*owner);
   if (router == snap->routers.end())
-    return make_error(errc::node_down, "node " + owner + " cannot be reached");
-  return route{std::move(owner), {}, router->second};
+    return make_error(errc::node_down, "node " + *owner + " cannot be reached");
+  return route{std::move(*owner), {}, router->second};
 }
 
 bool locator::owns(std::string_view kind, const std::string& key) const {
   if (!cfg_.view)
     return true;
   auto snap = cfg_.view->get();
-  auto hosts = snap->hosts.find(role_of(kind));
-  if (hosts == snap->hosts.end() || hosts->second.empty())
-    return true; // nobody else could take it either; keep serving
-  return *cluster::owner_of(key, hosts->second) == snap->self();
+  auto owner = owner_in(*snap, kind, key);
+  return !owner || *owner == snap->self(); // with no host up nobody else could take it
 }
 
 } // namespace troupe::placement

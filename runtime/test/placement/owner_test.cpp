@@ -81,10 +81,7 @@ protected:
     return out;
   }
 
-  cluster::membership membership_{[] {
-    auto self = node("a");
-    return cluster::membership{self};
-  }()};
+  cluster::membership membership_{node("a")};
   std::shared_ptr<cluster::shared_view> view_ = std::make_shared<cluster::shared_view>();
   std::shared_ptr<cluster::in_flight> pending_ = std::make_shared<cluster::in_flight>();
   std::shared_ptr<const locator> locator_ =

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,7 @@
 namespace troupe::cluster {
 class in_flight;
 class shared_view;
+struct view_snapshot;
 } // namespace troupe::cluster
 
 namespace troupe::supervision {
@@ -70,6 +72,10 @@ public:
 
 private:
   std::string_view role_of(std::string_view kind) const;
+
+  // The owner of `key` among the up hosts of `kind`'s role in `snap`; none if none is up.
+  std::optional<std::string> owner_in(const cluster::view_snapshot& snap, std::string_view kind,
+                                      const std::string& key) const;
 
   config cfg_;
 };
