@@ -51,8 +51,10 @@ bool iequals(std::string_view a, std::string_view b) {
 
 } // namespace
 
-connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<server_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)), route_("unmatched"), method_("OTHER") {
+connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<server_state> state,
+                       std::string client)
+    : stream_(std::move(socket)), state_(std::move(state)), client_(std::move(client)),
+      route_("unmatched"), method_("OTHER") {
   if (auto* strand = stream_.get_executor().target<strand_type>())
     strand_ = *strand;
   state_->metrics.track(1);
@@ -183,6 +185,15 @@ void connection::handle() {
   auto req = parser_->release();
   parser_.reset();
   first_request_ = false;
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is malformed; without it virtual
+  // hosting and absolute-URI checks downstream guess.
+  if (req.version() >= 11 && req.find(bhttp::field::host) == req.end()) {
+    method_ = method_label(req.method());
+    route_ = "unmatched";
+    reject(status::bad_request, problem::bad_request, "Bad Request",
+           "an HTTP/1.1 request needs a Host header");
+    return;
+  }
   keep_alive_ = req.keep_alive();
   version_ = req.version();
   method_ = method_label(req.method());
@@ -197,7 +208,7 @@ void connection::handle() {
   // The handler's time is not the client's: no read or write is pending while it works.
   stream_.expires_never();
   try {
-    state_->routes->dispatch(std::move(m), std::move(req), make_responder(seq), trace_);
+    state_->routes->dispatch(std::move(m), std::move(req), make_responder(seq), trace_, client_);
   } catch (const std::exception& e) {
     // The responder died in the unwinding and has already posted a 500, unless the
     // handler kept it to answer later.
@@ -332,6 +343,9 @@ void connection::finish() {
     if (auto i = state_->connections.find(this); i != state_->connections.end()) {
       owned = std::move(i->second);
       state_->connections.erase(i);
+      if (auto c = state_->per_client.find(client_);
+          c != state_->per_client.end() && --c->second == 0)
+        state_->per_client.erase(c);
     }
   }
 }

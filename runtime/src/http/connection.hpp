@@ -29,8 +29,10 @@ struct server_state;
 /// Everything runs on the socket's strand; answers from other threads are posted to it.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  /// Takes over `socket`, whose executor must be a strand.
-  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state);
+  /// Takes over `socket`, whose executor must be a strand; `client` is the peer's address,
+  /// counted in the state's per-client table until the connection finishes.
+  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state,
+             std::string client);
 
   /// Updates the active-connections gauge.
   ~connection();
@@ -67,6 +69,8 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<server_state> state_;
+  // The peer's address: the key of the per-client cap, and what handlers see as the client.
+  std::string client_;
   // The strand the socket runs on (known when the acceptor made one, as the server does).
   std::optional<strand_type> strand_;
   // The serialized response being written; its capacity is reused.

@@ -13,7 +13,11 @@ http_metrics::http_metrics(observability::registry& reg)
       active_(reg.gauges("troupe_http_connections_active", "Open HTTP connections.").with({})),
       rejected_(reg.counters("troupe_http_connections_rejected_total",
                              "HTTP connections closed at once because of max_connections.")
-                    .with({})) {}
+                    .with({})),
+      rejected_client_(
+          reg.counters("troupe_http_connections_rejected_per_client_total",
+                       "HTTP connections closed at once because of max_connections_per_client.")
+              .with({})) {}
 
 void http_metrics::record(std::string_view route, std::string_view method, unsigned status,
                           double seconds) {

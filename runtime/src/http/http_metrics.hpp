@@ -21,6 +21,9 @@ public:
   /// Counts one connection turned away at the limit.
   void reject() noexcept { rejected_.inc(); }
 
+  /// Counts one connection turned away because its client had too many open.
+  void reject_client() noexcept { rejected_client_.inc(); }
+
   /// Tracks a connection opening (+1) or closing (-1).
   void track(int64_t delta) noexcept { active_.add(delta); }
 
@@ -34,6 +37,7 @@ private:
   observability::family<observability::histogram>& durations_;
   observability::gauge& active_;
   observability::counter& rejected_;
+  observability::counter& rejected_client_;
   std::shared_mutex mtx_;
   std::unordered_map<std::string, series> cache_;
 };

@@ -76,6 +76,29 @@ bool nested_too_deep(std::string_view body) {
   return false;
 }
 
+// Finds the first string (member name or value) holding U+0000 and names where it is, e.g.
+// "items[0].sku". PostgreSQL's text cannot hold it and C APIs cut strings there, so it is
+// refused once here instead of truncating or failing somewhere downstream.
+std::optional<std::string> find_nul(const json& value, const std::string& at) {
+  auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  if (value.is_string())
+    return has_nul(value.get_ref<const std::string&>()) ? std::optional{at} : std::nullopt;
+  if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i)
+      if (auto found = find_nul(value[i], at + "[" + std::to_string(i) + "]"))
+        return found;
+  } else if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      auto name = at.empty() ? it.key() : at + "." + it.key();
+      if (has_nul(it.key()))
+        return at.empty() ? std::string{"a member name"} : "a member name in " + at;
+      if (auto found = find_nul(it.value(), name))
+        return found;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string field_detail(std::string_view field, std::string_view what) {
   std::string out = "field '";
   out += field;
@@ -92,6 +115,8 @@ std::optional<response> check_string(const json& value, std::string_view field, 
   auto len = utf8_length(value.get_ref<const std::string&>());
   if (!len)
     return bad_body(field_detail(field, "is not valid UTF-8"));
+  if (value.get_ref<const std::string&>().find('\0') != std::string::npos)
+    return bad_body(field_detail(field, "must not contain U+0000"));
   if (*len < min_len)
     return bad_body(field_detail(field, "must be at least " + std::to_string(min_len) +
                                             (min_len == 1 ? " character" : " characters") +
@@ -177,6 +202,14 @@ std::variant<json, response> read_json_object(const request& req) {
     return bad_body(std::string{"the request body must be a JSON object, not "} +
                         (parsed.is_array() ? "an " : "a ") + parsed.type_name(),
                     instance_of(req));
+  if (auto where = find_nul(parsed, {})) {
+    if (where->starts_with("a member name"))
+      return bad_body(*where + " contains U+0000", instance_of(req));
+    auto echoed = utf8_length(*where).value_or(max_echoed_name + 1) <= max_echoed_name;
+    return bad_body(echoed ? field_detail(*where, "must not contain U+0000")
+                           : std::string{"a field must not contain U+0000"},
+                    instance_of(req));
+  }
   return parsed;
 }
 

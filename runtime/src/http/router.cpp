@@ -8,6 +8,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "troupe/http/json_body.hpp"
 #include "troupe/http/response.hpp"
 #include "troupe/http/url.hpp"
 
@@ -45,6 +46,16 @@ bool valid_param_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   });
+}
+
+// Decoded parameters become keys, SQL text and log lines; those need valid text without
+// NUL, so one check here spares every handler (empty when the value is fine).
+std::string parameter_problem(const std::string& value) {
+  if (value.find('\0') != std::string::npos)
+    return "must not contain U+0000";
+  if (!utf8_length(value))
+    return "is not valid UTF-8";
+  return {};
 }
 
 std::string method_name(verb v) {
@@ -149,8 +160,16 @@ route_match router::match(verb method, std::string_view target) const {
       result.outcome = route_match::kind::found;
       result.target = &i->second.fn;
       result.route = i->second.pattern;
-      for (size_t k = 0; k < c.values.size(); ++k)
-        result.params.emplace(i->second.param_names[k], std::move(c.values[k]));
+      for (size_t k = 0; k < c.values.size(); ++k) {
+        auto& name = i->second.param_names[k];
+        if (auto what = parameter_problem(c.values[k]); !what.empty() && result.invalid.empty()) {
+          result.outcome = route_match::kind::bad_parameter;
+          result.invalid = "path parameter '" + name + "' " + what;
+        }
+        result.params.emplace(name, std::move(c.values[k]));
+      }
+      if (result.outcome == route_match::kind::bad_parameter)
+        result.params.clear();
       return result;
     }
   }
@@ -172,12 +191,14 @@ void router::dispatch(request req, responder res) const {
   dispatch(std::move(m), std::move(req), std::move(res));
 }
 
-void router::dispatch(route_match m, request req, responder res, trace_info trace) const {
+void router::dispatch(route_match m, request req, responder res, trace_info trace,
+                      std::string client) const {
   auto path = std::string{target_path(std_view(req.target()))};
   switch (m.outcome) {
   case route_match::kind::found: {
     auto& fn = *m.target;
-    fn(request_context{std::move(req), std::move(m.params), std::move(m.route), std::move(trace)},
+    fn(request_context{std::move(req), std::move(m.params), std::move(m.route), std::move(trace),
+                       std::move(client)},
        std::move(res));
     return;
   }
@@ -194,6 +215,10 @@ void router::dispatch(route_match m, request req, responder res, trace_info trac
     res(std::move(out));
     return;
   }
+  case route_match::kind::bad_parameter:
+    res(problem_response(status::bad_request, problem::bad_request, "Bad Request",
+                         std::move(m.invalid)));
+    return;
   case route_match::kind::bad_path:
     res(problem_response(status::bad_request, problem::bad_request, "Bad Request",
                          "the path has a malformed percent escape"));

@@ -109,20 +109,43 @@ struct server::impl {
   void admit(tcp::socket socket) {
     error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
+    auto client = client_address(socket);
     std::shared_ptr<connection> conn;
+    bool over_client_cap = false;
     {
       std::lock_guard guard{state->connections_mtx};
-      if (state->connections.size() < state->cfg.max_connections) {
-        conn = std::make_shared<connection>(std::move(socket), state);
+      auto& cfg = state->cfg;
+      auto i = state->per_client.find(client);
+      over_client_cap = i != state->per_client.end() && i->second >= cfg.max_connections_per_client;
+      if (!over_client_cap && state->connections.size() < cfg.max_connections) {
+        conn = std::make_shared<connection>(std::move(socket), state, client);
         state->connections.emplace(conn.get(), conn);
+        ++state->per_client[client];
       }
     }
     if (!conn) {
-      state->metrics.reject();
+      if (over_client_cap) {
+        state->metrics.reject_client();
+        spdlog::debug("http: refused a connection from {}: too many open", client);
+      } else {
+        state->metrics.reject();
+      }
       socket.close(ec);
       return;
     }
     conn->start();
+  }
+
+  // The peer's address, with IPv4-mapped IPv6 folded to IPv4 so a client counts once.
+  static std::string client_address(const tcp::socket& socket) {
+    error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (ec)
+      return "unknown";
+    auto addr = peer.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+      return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+    return addr.to_string();
   }
 
   void run_thread() {
@@ -156,9 +179,9 @@ server::start(server_config cfg, std::shared_ptr<router> routes,
               std::shared_ptr<observability::registry> metrics) {
   if (!routes || !metrics)
     return make_error(errc::invalid_argument, "http server needs a router and a registry");
-  if (cfg.io_threads == 0 || cfg.max_connections == 0)
-    return make_error(errc::invalid_argument,
-                      "http server needs io_threads and max_connections > 0");
+  if (cfg.io_threads == 0 || cfg.max_connections == 0 || cfg.max_connections_per_client == 0)
+    return make_error(errc::invalid_argument, "http server needs io_threads, max_connections and "
+                                              "max_connections_per_client > 0");
   auto threads = cfg.io_threads;
   std::unique_ptr<server> result{
       new server(std::make_unique<impl>(std::move(cfg), std::move(routes), std::move(metrics)))};

@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +42,9 @@ struct server_state {
   std::mutex connections_mtx;
   /// The live connections; the strong references that keep idle-waiting connections alive.
   std::unordered_map<const connection*, std::shared_ptr<connection>> connections;
+  /// Open connections per client address; an entry goes when its count drops to zero, so
+  /// the map is never larger than `connections`.
+  std::unordered_map<std::string, size_t> per_client;
 };
 
 } // namespace troupe::http

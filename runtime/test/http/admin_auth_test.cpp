@@ -18,7 +18,7 @@ response call(const handler& h, std::optional<std::string> authorization) {
   if (authorization)
     req.set(field::authorization, *authorization);
   std::optional<response> got;
-  h(request_context{std::move(req), {}, "/admin/cluster", {}},
+  h(request_context{std::move(req), {}, "/admin/cluster", {}, {}},
     responder{[&got](response res) { got = std::move(res); }});
   EXPECT_TRUE(got.has_value());
   return got ? std::move(*got) : response{};

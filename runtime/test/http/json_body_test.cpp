@@ -56,6 +56,30 @@ TEST(http_json_body, other_media_types_get_415) {
   }
 }
 
+TEST(http_json_body, nul_anywhere_in_a_string_gets_400_naming_the_field) {
+  for (auto [body, detail] : {
+           std::pair{R"({"display_name":"a\u0000b"})",
+                     "field 'display_name' must not contain U+0000"},
+           std::pair{R"({"items":[{"sku":"x"},{"sku":"y\u0000"}]})",
+                     "field 'items[1].sku' must not contain U+0000"},
+           std::pair{R"({"a":{"b":["\u0000"]}})", "field 'a.b[0]' must not contain U+0000"},
+           std::pair{R"({"k\u0000":1})", "a member name contains U+0000"},
+       }) {
+    auto problem = expect_problem(read_json_object(post(body)), status::bad_request);
+    EXPECT_EQ(problem["type"], "https://troupe.dev/problems/bad-request");
+    EXPECT_EQ(problem["detail"], detail) << body;
+  }
+  // Other control characters and escapes stay allowed.
+  EXPECT_TRUE(std::holds_alternative<json>(read_json_object(post(R"({"a":"x\u0001\n"})"))));
+}
+
+TEST(http_json_body, string_helpers_refuse_nul_too) {
+  json obj{{"name", std::string{"a\0b", 3}}};
+  auto out = required_string(obj, "name", 1, 10);
+  ASSERT_TRUE(std::holds_alternative<response>(out));
+  EXPECT_EQ(problem_of(std::get<response>(out))["detail"], "field 'name' must not contain U+0000");
+}
+
 TEST(http_json_body, malformed_json_gets_400_with_position) {
   auto body = expect_problem(read_json_object(post(R"({"a": tru})")), status::bad_request);
   EXPECT_EQ(body["type"], "https://troupe.dev/problems/bad-request");

@@ -79,6 +79,27 @@ TEST(http_router, malformed_escape_is_a_bad_request) {
   EXPECT_FALSE(rec.seen.has_value());
 }
 
+TEST(http_router, nul_or_invalid_utf8_in_a_parameter_is_a_400_naming_it) {
+  recorder rec;
+  router r;
+  r.add(verb::get, "/v1/stock/{sku}", rec.make("stock"));
+  for (auto [target, detail] :
+       {std::pair{"/v1/stock/ab%00cd", "path parameter 'sku' must not contain U+0000"},
+        std::pair{"/v1/stock/%FF%FE", "path parameter 'sku' is not valid UTF-8"},
+        std::pair{"/v1/stock/%C0%AF", "path parameter 'sku' is not valid UTF-8"}}) {
+    auto res = run(r, verb::get, target);
+    EXPECT_EQ(res.result(), status::bad_request) << target;
+    EXPECT_EQ(res[boost::beast::http::field::content_type], "application/problem+json");
+    auto body = nlohmann::json::parse(res.body());
+    EXPECT_EQ(body["type"], "https://troupe.dev/problems/bad-request");
+    EXPECT_EQ(body["detail"], detail) << target;
+  }
+  EXPECT_FALSE(rec.seen.has_value());
+  // Multi-byte UTF-8 is fine.
+  EXPECT_EQ(run(r, verb::get, "/v1/stock/caf%C3%A9").body(), "stock");
+  EXPECT_EQ(rec.seen->param("sku"), "caf\xc3\xa9");
+}
+
 TEST(http_router, unknown_path_is_404_problem) {
   router r;
   r.add(verb::get, "/v1/users/{id}",

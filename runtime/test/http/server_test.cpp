@@ -45,7 +45,12 @@ constexpr auto deadline = 3s;
 // completes, bounded by `deadline` through tcp_stream's timeout.
 class client {
 public:
-  explicit client(uint16_t port) {
+  // Connects from `source` (any 127/8 address works on Linux) so tests can be several clients.
+  explicit client(uint16_t port, const std::string& source = "127.0.0.1") {
+    error_code ec;
+    stream_.socket().open(asio::ip::tcp::v4(), ec);
+    stream_.socket().bind({asio::ip::make_address(source), 0}, ec);
+    EXPECT_FALSE(ec) << ec.message();
     stream_.expires_after(deadline);
     run([&](auto done) {
       stream_.async_connect(asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port},
@@ -430,6 +435,70 @@ TEST_F(http_server, connections_over_the_limit_are_closed_and_counted) {
   auto again = first.get("/v1/items/2");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->result(), status::ok);
+}
+
+TEST_F(http_server, one_client_over_its_cap_is_refused_while_others_are_served) {
+  auto cfg = test_config();
+  cfg.max_connections = 100;
+  cfg.max_connections_per_client = 3;
+  start(cfg);
+  std::vector<std::unique_ptr<client>> hog;
+  for (int i = 0; i < 3; ++i) {
+    hog.push_back(std::make_unique<client>(srv->port(), "127.0.0.1"));
+    ASSERT_TRUE(hog.back()->get("/v1/items/1")); // accepted and counted
+  }
+  // Idle connections beyond the cap from the same address are closed at once...
+  for (int i = 0; i < 5; ++i) {
+    client extra{srv->port(), "127.0.0.1"};
+    auto closed = extra.wait_closed(1s);
+    ASSERT_TRUE(closed) << "connection " << i << " over the per-client cap stayed open";
+  }
+  auto& refused =
+      metrics->counters("troupe_http_connections_rejected_per_client_total", "").with({});
+  EXPECT_EQ(refused.value(), 5u);
+  // ...while another address is served promptly, and the first client's own connections too.
+  auto begin = clock_type::now();
+  client other{srv->port(), "127.0.0.2"};
+  auto res = other.get("/v1/items/7");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), status::ok);
+  EXPECT_LT(clock_type::now() - begin, 1s);
+  ASSERT_TRUE(hog.front()->get("/v1/items/2"));
+  // A slot freed by the client is usable again by it.
+  hog.pop_back();
+  ASSERT_TRUE(eventually([&] {
+    client again{srv->port(), "127.0.0.1"};
+    auto r = again.get("/v1/items/3");
+    return r && r->result() == status::ok;
+  }));
+}
+
+TEST_F(http_server, http11_without_host_is_400_and_http10_without_it_is_fine) {
+  start();
+  client c{srv->port()};
+  ASSERT_TRUE(c.send("GET /v1/items/1 HTTP/1.1\r\n\r\n"));
+  auto res = c.read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), status::bad_request);
+  EXPECT_EQ(std_view((*res)[field::content_type]), problem_content_type);
+  EXPECT_EQ(problem_type(*res), "https://troupe.dev/problems/bad-request");
+  EXPECT_TRUE(c.wait_closed());
+  client old{srv->port()};
+  ASSERT_TRUE(old.send("GET /v1/items/1 HTTP/1.0\r\n\r\n"));
+  auto ok = old.read();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result(), status::ok);
+}
+
+TEST_F(http_server, handlers_see_the_client_address) {
+  routes->add(verb::get, "/v1/whoami", [](request_context ctx, responder res) {
+    res(text_response(status::ok, ctx.client));
+  });
+  start();
+  client c{srv->port(), "127.0.0.3"};
+  auto res = c.get("/v1/whoami");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body(), "127.0.0.3");
 }
 
 TEST_F(http_server, stop_is_prompt_with_an_idle_connection) {

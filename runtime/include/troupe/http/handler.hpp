@@ -21,6 +21,8 @@ struct request_context {
   std::string route;
   /// The request id and trace context, echoed in the response headers.
   trace_info trace;
+  /// The address of the peer that sent the request, e.g. "192.0.2.7"; empty without a socket.
+  std::string client;
 
   /// Returns the path parameter `name`, or an empty view if the pattern has none by that name.
   std::string_view param(const std::string& name) const {

@@ -24,7 +24,8 @@ inline constexpr size_t max_json_depth = 32;
 /// Parses the body of `req` as a JSON object, or returns the problem response to send.
 ///
 /// 415 unless Content-Type is application/json (parameters such as charset allowed, any
-/// case); 400 for an empty, malformed, too deeply nested or non-object body.
+/// case); 400 for an empty, malformed, too deeply nested or non-object body, and for U+0000
+/// in any string or member name (the detail names the field).
 std::variant<nlohmann::json, response> read_json_object(const request& req);
 
 /// Returns the string member `field` of `obj` with `min_len`..`max_len` code points, or a 400.

@@ -41,6 +41,8 @@ inline constexpr std::string_view out_of_stock = "out-of-stock";
 inline constexpr std::string_view conflict = "conflict";
 /// The request is well-formed but cannot be processed as sent.
 inline constexpr std::string_view unprocessable = "unprocessable";
+/// Too many attempts in too little time; the `Retry-After` header says when to retry.
+inline constexpr std::string_view too_many_requests = "too-many-requests";
 } // namespace problem
 
 /// The media type of RFC 9457 problem details.

@@ -25,6 +25,9 @@ struct route_match {
     method_not_allowed,
     /// The path has a malformed percent escape.
     bad_path,
+    /// A route matched, but a decoded path parameter holds U+0000 or invalid UTF-8;
+    /// `invalid` says which.
+    bad_parameter,
   };
 
   /// What the lookup found.
@@ -37,6 +40,8 @@ struct route_match {
   std::unordered_map<std::string, std::string> params;
   /// Sorted, comma-separated allowed methods (only for `method_not_allowed`).
   std::string allow;
+  /// What is wrong with which parameter (only for `bad_parameter`).
+  std::string invalid;
 };
 
 /// Maps (method, path pattern) to handlers; patterns are literal and `{name}` segments.
@@ -60,11 +65,14 @@ public:
   /// Looks up `method` and the path of `target` (the query string is ignored).
   route_match match(verb method, std::string_view target) const;
 
-  /// Runs the matching handler, or answers 404/405/400 problem+json itself.
+  /// Runs the matching handler, or answers 404/405/400 problem+json itself; handlers never
+  /// see a path parameter with U+0000 or invalid UTF-8.
   void dispatch(request req, responder res) const;
 
-  /// Like `dispatch`, but with a lookup the caller already did (it wanted the route label).
-  void dispatch(route_match m, request req, responder res, trace_info trace = {}) const;
+  /// Like `dispatch`, but with a lookup the caller already did (it wanted the route label),
+  /// and the client's address for the handler.
+  void dispatch(route_match m, request req, responder res, trace_info trace = {},
+                std::string client = {}) const;
 
   /// Returns (METHOD, pattern) of every route, sorted by pattern then method.
   std::vector<std::pair<std::string, std::string>> routes() const;

@@ -26,6 +26,9 @@ struct server_config {
   size_t io_threads = 1;
   /// Open connections above this are accepted and closed at once.
   size_t max_connections = 1024;
+  /// Open connections from one client address above this are accepted and closed at once,
+  /// so one client cannot take every slot of `max_connections`.
+  size_t max_connections_per_client = 64;
   /// Bytes allowed in the request line plus headers (431 above).
   size_t header_limit = 16 * 1024;
   /// Bytes allowed in a request body (413 above).
