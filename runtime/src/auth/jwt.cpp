@@ -107,13 +107,16 @@ std::chrono::seconds jwt_codec::ttl() const {
 }
 
 std::string jwt_codec::sign(const std::string& subject, const std::string& role,
-                            std::chrono::system_clock::time_point now) const {
+                            std::chrono::system_clock::time_point now,
+                            const std::string& stamp) const {
   auto iat = seconds_since_epoch(now);
   json payload{{"iss", cfg_.issuer},
                {"sub", subject},
                {"role", role},
                {"iat", iat},
                {"exp", iat + cfg_.ttl.count()}};
+  if (!stamp.empty())
+    payload["stm"] = stamp;
   // Replacing invalid UTF-8 keeps signing from throwing on odd subjects.
   auto body = payload.dump(-1, ' ', false, json::error_handler_t::replace);
   auto token = encoded_header() + '.' + base64url_encode(body);
@@ -123,6 +126,19 @@ std::string jwt_codec::sign(const std::string& subject, const std::string& role,
   else
     token += '.';
   return token;
+}
+
+std::string jwt_codec::stamp_of(std::string_view credential) const {
+  // A separate key derived from the secret, so a stamp is never a MAC an attacker could
+  // reuse elsewhere; 96 bits are plenty to notice a change.
+  static constexpr std::string_view label = "troupe credential stamp";
+  auto key = hmac_sha256(cfg_.secret, label);
+  auto mac =
+      key ? hmac_sha256({reinterpret_cast<const char*>(key->data()), key->size()}, credential)
+          : std::nullopt;
+  if (!mac)
+    return {};
+  return base64url_encode({reinterpret_cast<const char*>(mac->data()), 12});
 }
 
 // Exact token bytes -> claims of tokens that passed every check. Bounded: it is
@@ -168,6 +184,8 @@ caf::error jwt_codec::check_times(const jwt_claims& claims,
     return reject("token expired");
   if (claims.issued_at > t + leeway)
     return reject("token issued in the future");
+  if (claims.not_before > t + leeway)
+    return reject("token not valid yet");
   return caf::none;
 }
 
@@ -206,9 +224,15 @@ caf::expected<jwt_claims> jwt_codec::verify_fully(std::string_view token,
   auto exp = int_claim(*payload, "exp");
   if (!iss || !sub || sub->empty() || !role || !iat || !exp)
     return reject("token claims missing or of the wrong type");
+  // Optional claims, but a present one of the wrong type makes the token suspect.
+  auto nbf = int_claim(*payload, "nbf");
+  auto stm = string_claim(*payload, "stm");
+  if ((payload->contains("nbf") && !nbf) || (payload->contains("stm") && !stm))
+    return reject("token claims of the wrong type");
   if (*iss != cfg_.issuer)
     return reject("token issued by someone else");
-  jwt_claims claims{std::move(*sub), std::move(*role), *iat, *exp};
+  jwt_claims claims{std::move(*sub), std::move(*role), *iat, *exp,
+                    nbf.value_or(0), stm.value_or("")};
   if (auto err = check_times(claims, now))
     return err;
   return claims;

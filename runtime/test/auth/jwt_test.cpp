@@ -55,6 +55,8 @@ std::string forge(const nlohmann::json& header, const nlohmann::json& payload,
   return signing_input + "." + b64url(mac(md, key, signing_input));
 }
 
+const nlohmann::json hs256 = {{"alg", "HS256"}, {"typ", "JWT"}};
+
 nlohmann::json claims(int64_t iat, int64_t exp) {
   return {{"iss", "troupe"}, {"sub", "u1"}, {"role", "user"}, {"iat", iat}, {"exp", exp}};
 }
@@ -102,6 +104,43 @@ TEST(auth_jwt, issued_in_the_future_beyond_leeway_is_rejected) {
   auto c = codec();
   EXPECT_TRUE(c.verify(c.sign("u", "user", t0 + 30s), t0));
   expect_unauthenticated(c.verify(c.sign("u", "user", t0 + 31s), t0));
+}
+
+TEST(auth_jwt, not_before_in_the_future_is_rejected_until_it_passes) {
+  auto c = codec();
+  auto now = secs(t0);
+  auto early = forge(hs256, patched(claims(now, now + 600), {{"nbf", now + 120}}));
+  expect_unauthenticated(c.verify(early, t0));
+  // Within the leeway (30 s) of nbf the token is good, and stays good once remembered.
+  EXPECT_TRUE(c.verify(early, t0 + 90s));
+  EXPECT_TRUE(c.verify(early, t0 + 120s));
+  auto past = forge(hs256, patched(claims(now, now + 600), {{"nbf", now - 5}}));
+  EXPECT_TRUE(c.verify(past, t0));
+  auto odd = forge(hs256, patched(claims(now, now + 600), {{"nbf", "soon"}}));
+  expect_unauthenticated(c.verify(odd, t0));
+}
+
+TEST(auth_jwt, a_remembered_token_is_still_checked_for_not_before) {
+  auto c = codec();
+  auto now = secs(t0);
+  auto early = forge(hs256, patched(claims(now, now + 600), {{"nbf", now + 120}}));
+  ASSERT_TRUE(c.verify(early, t0 + 100s));
+  expect_unauthenticated(c.verify(early, t0));
+}
+
+TEST(auth_jwt, stamp_is_carried_and_tracks_the_credential) {
+  auto c = codec();
+  auto a = c.stamp_of("$argon2id$hash-one");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, c.stamp_of("$argon2id$hash-one"));
+  EXPECT_NE(a, c.stamp_of("$argon2id$hash-two"));
+  EXPECT_EQ(a.find("argon"), std::string::npos);
+  auto claims = c.verify(c.sign("u", "user", t0, a), t0);
+  ASSERT_TRUE(claims);
+  EXPECT_EQ(claims->stamp, a);
+  auto plain = c.verify(c.sign("u", "user", t0), t0);
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->stamp.empty());
 }
 
 TEST(auth_jwt, tampering_is_detected) {

@@ -20,6 +20,10 @@ struct jwt_claims {
   int64_t issued_at = 0;
   /// The `exp` claim in seconds since the Unix epoch.
   int64_t expires_at = 0;
+  /// The `nbf` claim in seconds since the Unix epoch; 0 when the token has none.
+  int64_t not_before = 0;
+  /// The `stm` claim: the user's credential stamp when the token was issued; may be empty.
+  std::string stamp;
 };
 
 /// The signing secret and the time rules of issued and accepted tokens.
@@ -28,7 +32,7 @@ struct jwt_config {
   std::string secret;
   /// How long an issued token stays valid.
   std::chrono::seconds ttl{900};
-  /// Clock skew tolerated when checking `exp` and `iat`.
+  /// Clock skew tolerated when checking `exp`, `nbf` and `iat`.
   std::chrono::seconds leeway{30};
   /// The `iss` claim written on signing and required on verification.
   std::string issuer = "troupe";
@@ -46,9 +50,14 @@ public:
   /// Makes a codec without checks; an empty secret makes every verification fail.
   explicit jwt_codec(jwt_config cfg);
 
-  /// Issues a token for `subject` with `role`, valid from `now` for `ttl()`.
+  /// Issues a token for `subject` with `role`, valid from `now` for `ttl()`; a non-empty
+  /// `stamp` is carried as the `stm` claim so a later credential change can void the token.
   std::string sign(const std::string& subject, const std::string& role,
-                   std::chrono::system_clock::time_point now) const;
+                   std::chrono::system_clock::time_point now, const std::string& stamp = {}) const;
+
+  /// Returns the stamp of a credential, e.g. a password hash: a short keyed digest that
+  /// changes whenever the credential does and reveals nothing of it.
+  std::string stamp_of(std::string_view credential) const;
 
   /// Returns the claims of a genuine, current token; `errc::unauthenticated` otherwise.
   /// Tokens verified before are recognised by their exact bytes and only their
