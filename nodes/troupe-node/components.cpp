@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "troupe/auth/jwt.hpp"
+#include "troupe/auth/session.hpp"
 #include "troupe/core/blocking_pool.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/embedded/openapi.hpp"
@@ -52,6 +53,7 @@ supervision::child_spec http_component(const node_context& ctx) {
   cfg.port = ctx.options.http_port;
   cfg.io_threads = ctx.options.http_threads;
   cfg.max_connections = ctx.options.http_max_connections;
+  cfg.max_connections_per_client = ctx.options.http_max_connections_per_client;
   cfg.read_timeout = std::chrono::milliseconds{ctx.options.http_read_timeout_ms};
   auto pinned = std::make_shared<uint16_t>(ctx.options.http_port);
   auto routes = ctx.routes;
@@ -111,6 +113,16 @@ std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
   api->repo = ctx.users;
   api->hashing = ctx.hashing;
   api->tokens = tokens;
+  auto& o = ctx.options;
+  user::login_limits limits;
+  limits.account.burst = o.http_login_burst;
+  limits.account.refill = std::chrono::milliseconds{o.http_login_refill_ms};
+  limits.client.burst = o.http_login_client_burst;
+  // Both kinds of bucket fill up completely in the same time.
+  limits.client.refill = std::max(std::chrono::milliseconds{1},
+                                  limits.account.refill * static_cast<int64_t>(o.http_login_burst) /
+                                      static_cast<int64_t>(o.http_login_client_burst));
+  api->throttle = std::make_shared<user::login_throttle>(limits, ctx.metrics);
   return api;
 }
 
@@ -135,6 +147,7 @@ placement::entity_kind owned(const node_context& ctx, placement::entity_kind kin
 
 // Stock, orders and their sagas, the payment gateway, and recovery of unfinished sagas.
 void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens,
+                std::shared_ptr<const auth::session_check> sessions,
                 supervision::supervisor_spec& spec) {
   auto& o = ctx.options;
   auto api = std::make_shared<order::order_api>();
@@ -143,6 +156,7 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   api->names = ctx.names;
   api->orders = ctx.orders;
   api->tokens = std::move(tokens);
+  api->sessions = std::move(sessions);
   order::add_order_routes(*ctx.routes, api);
   order::sim_payment_config sim;
   sim.latency = std::chrono::milliseconds{o.payment_latency_ms};
@@ -168,12 +182,14 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
 // Notifications: routes, the dispatcher, and (with a database) the relay that turns
 // committed domain events into notifications.
 void add_notifications(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens,
+                       std::shared_ptr<const auth::session_check> sessions,
                        supervision::supervisor_spec& spec) {
   auto& o = ctx.options;
   auto api = std::make_shared<notification::notification_api>();
   api->system = ctx.system;
   api->store = ctx.notifications;
   api->tokens = std::move(tokens);
+  api->sessions = std::move(sessions);
   notification::add_notification_routes(*ctx.routes, api);
   notification::provider_config pc;
   pc.kind = o.notify_provider;
@@ -329,6 +345,7 @@ supervision::supervisor_spec root_spec(node_context& ctx) {
   auto tokens = token_codec(ctx.options);
   auto users = user_api(ctx, tokens, directory, copies);
   user::add_user_routes(*ctx.routes, users);
+  auto sessions = user::make_session_check(users);
   supervision::supervisor_spec spec;
   spec.name = "root";
   spec.strategy = supervision::restart_strategy::one_for_one;
@@ -339,8 +356,8 @@ supervision::supervisor_spec root_spec(node_context& ctx) {
                              ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies));
   kind.published = directory;
   spec.children.push_back(placement::region_child(std::move(kind), ctx.metrics));
-  add_orders(ctx, tokens, spec);
-  add_notifications(ctx, tokens, spec);
+  add_orders(ctx, tokens, sessions, spec);
+  add_notifications(ctx, tokens, sessions, spec);
   if (!ctx.options.admin_email.empty())
     spec.children.push_back(
         user::admin_bootstrap_child(users, ctx.options.admin_email, ctx.options.admin_password));

@@ -91,6 +91,23 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "Milliseconds a client has to send a whole request")
       ->envname("TROUPE_HTTP_READ_TIMEOUT_MS")
       ->check(CLI::Range(int64_t{10}, int64_t{600000}));
+  app.add_option("--http-max-connections-per-client", o.http_max_connections_per_client,
+                 "Concurrent HTTP connections from one client address before its new ones are "
+                 "refused")
+      ->envname("TROUPE_HTTP_MAX_CONNECTIONS_PER_CLIENT")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--http-login-burst", o.http_login_burst,
+                 "Login attempts per account before it must wait (429)")
+      ->envname("TROUPE_HTTP_LOGIN_BURST")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--http-login-client-burst", o.http_login_client_burst,
+                 "Login attempts per client address before it must wait (429)")
+      ->envname("TROUPE_HTTP_LOGIN_CLIENT_BURST")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--http-login-refill-ms", o.http_login_refill_ms,
+                 "Milliseconds in which an account earns back one login attempt")
+      ->envname("TROUPE_HTTP_LOGIN_REFILL_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
   app.add_option("--admin-token", o.admin_token, "Bearer token for /admin/* (empty: disabled)")
       ->envname("TROUPE_ADMIN_TOKEN")
       ->capture_default_str();

@@ -22,6 +22,15 @@ struct node_options {
   size_t http_max_connections = 1024;
   /// Milliseconds a client has to send a whole request.
   int64_t http_read_timeout_ms = 10000;
+  /// Concurrent HTTP connections from one client address before its new ones are refused.
+  size_t http_max_connections_per_client = 64;
+  /// Login attempts one account (email) may make at once before it must wait.
+  size_t http_login_burst = 5;
+  /// Login attempts one client address may make at once before it must wait.
+  size_t http_login_client_burst = 50;
+  /// Milliseconds in which an account earns back one login attempt (a client address
+  /// earns its whole burst back in the same time as an account does).
+  int64_t http_login_refill_ms = 20000;
   /// Bearer token for /admin/*; empty disables them.
   std::string admin_token;
   /// spdlog level name.

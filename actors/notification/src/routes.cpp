@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "troupe/auth/bearer.hpp"
+#include "troupe/auth/session.hpp"
 #include "troupe/core/clock.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
@@ -43,7 +44,8 @@ nlohmann::json to_json(const preferences& p) {
   return {{"user_id", p.user_id}, {"email", p.email}, {"push", p.push}, {"sms", p.sms}};
 }
 
-/// Runs `fn(self, res)` in a bridging actor if the bearer is user `id` or an admin.
+/// Runs `fn(self, res)` in a bridging actor if the bearer is user `id` or an admin and its
+/// token still stands.
 template <class Fn>
 void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, http::responder res,
                        Fn fn) {
@@ -60,8 +62,16 @@ void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, htt
         make_error(errc::forbidden, "only the user or an admin may do this"), instance));
   http::serve_from_actor(
       *api->system, std::move(res),
-      [fn, id, instance](caf::event_based_actor* self, http::shared_responder res) mutable {
-        fn(self, res, id, instance);
+      [api, fn, id, instance, who = *claims](caf::event_based_actor* self,
+                                             http::shared_responder res) mutable {
+        if (!api->sessions)
+          return fn(self, res, id, instance);
+        // A deleted user's or an old password's token stops here.
+        api->sessions->confirm(self, who, [=](const caf::error& err) mutable {
+          if (err)
+            return (*res)(http::problem_from_error(err, instance));
+          fn(self, res, id, instance);
+        });
       },
       ctx.trace.log());
 }

@@ -11,6 +11,7 @@
 
 #include "digest.hpp"
 #include "troupe/auth/bearer.hpp"
+#include "troupe/auth/session.hpp"
 #include "troupe/core/clock.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
@@ -86,6 +87,19 @@ void ask_entity(const api_ptr& api, caf::event_based_actor* self, http::shared_r
                        on_reply, fail_with(res, instance), placement::retry_policy{true});
 }
 
+/// Runs `then()` inside `self` once `who`'s token is confirmed to still stand.
+template <class Then>
+void confirmed(const api_ptr& api, caf::event_based_actor* self, http::shared_responder res,
+               std::string instance, const auth::jwt_claims& who, Then then) {
+  if (!api->sessions)
+    return then();
+  api->sessions->confirm(self, who, [res, instance, then](const caf::error& err) mutable {
+    if (err)
+      return fail_with(res, instance)(err);
+    then();
+  });
+}
+
 /// Runs `fn(self, res, claims)` in a bridging actor once the bearer is known; `admin_only`
 /// refuses everyone else with 403.
 template <class Fn>
@@ -100,8 +114,9 @@ void authenticated(const api_ptr& api, const http::request_context& ctx, http::r
         make_error(errc::forbidden, "only an admin may manage inventory"), instance));
   http::serve_from_actor(
       *api->system, std::move(res),
-      [fn, who = *claims](caf::event_based_actor* self, http::shared_responder res) mutable {
-        fn(self, res, who);
+      [api, instance, fn, who = *claims](caf::event_based_actor* self,
+                                         http::shared_responder res) mutable {
+        confirmed(api, self, res, instance, who, [=]() mutable { fn(self, res, who); });
       },
       ctx.trace.log());
 }
@@ -340,21 +355,23 @@ void list_orders(const api_ptr& api, http::request_context ctx, http::responder 
     return res(std::move(*problem));
   http::serve_from_actor(
       *api->system, std::move(res),
-      [api, instance, q = std::get<order_query>(query)](caf::event_based_actor* self,
-                                                        http::shared_responder res) {
-        api->orders->list(
-            self, q,
-            [res, instance, limit = q.limit](caf::expected<std::vector<order_record>> found) {
-              if (!found)
-                return fail_with(res, instance)(found.error());
-              nlohmann::json out{{"items", nlohmann::json::array()}};
-              for (const auto& r : *found)
-                out["items"].push_back(to_json(r));
-              if (found->size() == limit)
-                out["next_cursor"] =
-                    std::to_string(found->back().created_at_ms) + "_" + found->back().id;
-              (*res)(http::json_response(status::ok, out));
-            });
+      [api, instance, who = *claims, q = std::get<order_query>(query)](caf::event_based_actor* self,
+                                                                       http::shared_responder res) {
+        confirmed(api, self, res, instance, who, [=] {
+          api->orders->list(
+              self, q,
+              [res, instance, limit = q.limit](caf::expected<std::vector<order_record>> found) {
+                if (!found)
+                  return fail_with(res, instance)(found.error());
+                nlohmann::json out{{"items", nlohmann::json::array()}};
+                for (const auto& r : *found)
+                  out["items"].push_back(to_json(r));
+                if (found->size() == limit)
+                  out["next_cursor"] =
+                      std::to_string(found->back().created_at_ms) + "_" + found->back().id;
+                (*res)(http::json_response(status::ok, out));
+              });
+        });
       },
       ctx.trace.log());
 }

@@ -47,7 +47,7 @@ private:
           api_->repo->find_by_email(
               self_, email_, [this, me = shared_from_this()](caf::expected<user_record> found) {
                 if (found)
-                  return write(found->id, false);
+                  return keep_or_replace(*found);
                 if (is(found.error(), errc::no_such_record))
                   return write(random_uuid(), true);
                 retry(found.error());
@@ -55,7 +55,26 @@ private:
         });
   }
 
-  void write(const std::string& id, bool create) {
+  // A password that still matches keeps its hash: a new hash would revoke every token the
+  // admin holds (see the credential stamp), and every node runs this at every start.
+  void keep_or_replace(const user_record& found) {
+    api_->hashing->run<bool>(
+        self_,
+        [hash = found.password_hash, pw = password_] {
+          return caf::expected<bool>{auth::verify_password(hash, pw)};
+        },
+        [this, me = shared_from_this(), found](caf::expected<bool> same) {
+          if (!same)
+            return retry(same.error());
+          if (*same && found.role == "admin") {
+            spdlog::info("admin {} already in place", email_);
+            return self_->quit();
+          }
+          write(found.id, false, *same);
+        });
+  }
+
+  void write(const std::string& id, bool create, bool keep_hash = false) {
     auto done = [this, me = shared_from_this(), create](const user_record&) {
       spdlog::info("admin {} {}", email_, create ? "created" : "updated");
       self_->quit();
@@ -71,7 +90,7 @@ private:
                            std::make_tuple(create_atom::value, rec), done, failed);
     } else {
       user_patch patch;
-      patch.set_password_hash = true;
+      patch.set_password_hash = !keep_hash;
       patch.password_hash = hash_;
       patch.set_role = true;
       patch.role = "admin";

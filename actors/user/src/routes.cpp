@@ -13,6 +13,7 @@
 #include "troupe/auth/bearer.hpp"
 #include "troupe/auth/jwt.hpp"
 #include "troupe/auth/password.hpp"
+#include "troupe/auth/session.hpp"
 #include "troupe/core/blocking_pool.hpp"
 #include "troupe/core/clock.hpp"
 #include "troupe/core/error.hpp"
@@ -70,6 +71,73 @@ bool plausible_email(const std::string& email) {
 http::response bad_field(const std::string& detail, const std::string& instance) {
   return http::problem_response(status::bad_request, http::problem::bad_request,
                                 "Invalid request body", detail, instance);
+}
+
+/// Why a genuine token no longer counts.
+caf::error revoked() {
+  return make_error(errc::unauthenticated,
+                    "token revoked: its user was deleted or changed password");
+}
+
+/// The stamp of a published copy, computed by its first reader and shared by the rest.
+const std::string& stamp_of(const user_api& api, const user_copy& copy) {
+  std::call_once(copy.stamped,
+                 [&] { copy.stamp = api.tokens->stamp_of(copy.record.password_hash); });
+  return copy.stamp;
+}
+
+/// This node's copy of user `id`, if this node owns the user and its activation is here.
+std::shared_ptr<const user_copy> local_copy(const user_api& api, const std::string& id) {
+  if (api.snapshots && api.locator->owns(entity_kind_name, id))
+    return api.snapshots->find(id);
+  return nullptr;
+}
+
+/// Whether a token with `claims` speaks for a user whose credential stamp is `stamp`;
+/// a token without a stamp never does.
+bool stands(const auth::jwt_claims& claims, const std::string& stamp) {
+  return !claims.stamp.empty() && claims.stamp == stamp;
+}
+
+/// Calls `done` inside `self` with no error if `who`'s token still stands: from this node's
+/// copy when it has one (no message), else from the user entity wherever it lives.
+void confirm_session(const api_ptr& api, caf::event_based_actor* self, const auth::jwt_claims& who,
+                     auth::session_check::verdict done) {
+  if (auto copy = local_copy(*api, who.subject))
+    return done(stands(who, stamp_of(*api, *copy)) ? caf::error{} : revoked());
+  placement::ask_owner(
+      self, api->locator, entity_kind_name, who.subject, api->request_timeout,
+      std::make_tuple(fetch_atom::value),
+      [api, who, done](const user_record& r) {
+        done(stands(who, api->tokens->stamp_of(r.password_hash)) ? caf::error{} : revoked());
+      },
+      [done](const caf::error& err) { done(is(err, errc::no_such_record) ? revoked() : err); },
+      placement::retry_policy{true}, api->directory);
+}
+
+class user_session_check final : public auth::session_check {
+public:
+  explicit user_session_check(api_ptr api) : api_(std::move(api)) {}
+
+  void confirm(caf::event_based_actor* self, const auth::jwt_claims& claims,
+               verdict done) const override {
+    confirm_session(api_, self, claims, std::move(done));
+  }
+
+private:
+  api_ptr api_;
+};
+
+/// The 429 of a throttled login; the same for every email, known or not.
+http::response too_many_attempts(std::chrono::milliseconds wait, const std::string& instance) {
+  auto secs = std::max<int64_t>(std::chrono::ceil<std::chrono::seconds>(wait).count(), 1);
+  auto out = http::problem_response(
+      status::too_many_requests, http::problem::too_many_requests,
+      "Too many attempts; retry later.",
+      // The wait goes only in the header: a detail that varied would be one more signal.
+      "too many login attempts; retry after the seconds in Retry-After", instance);
+  out.set(boost::beast::http::field::retry_after, std::to_string(secs));
+  return out;
 }
 
 /// Verified claims, or the 401 to send.
@@ -167,14 +235,26 @@ void login(const api_ptr& api, http::request_context ctx, http::responder res) {
   auto password = http::required_string(json, "password", 1, max_password);
   if (auto problem = http::first_problem(email, password))
     return res(std::move(*problem));
+  auto account = normalise_email(std::get<std::string>(email));
+  // Checked before any hashing: a refused attempt costs the server next to nothing.
+  if (api->throttle)
+    if (auto wait = api->throttle->acquire(account, ctx.client, rate_limiter::clock::now());
+        wait.count() > 0)
+      return res(too_many_attempts(wait, instance));
+  // Only wrong passwords keep their attempt; a success or our own failure gives it back.
+  auto give_back = [api, account, client = ctx.client] {
+    if (api->throttle)
+      api->throttle->refund(account, client, rate_limiter::clock::now());
+  };
   http::serve_from_actor(
       *api->system, std::move(res),
-      [api, instance, email = normalise_email(std::get<std::string>(email)),
-       pw = std::get<std::string>(password)](caf::event_based_actor* self,
-                                             http::shared_responder res) {
+      [api, instance, email = account, pw = std::get<std::string>(password),
+       give_back](caf::event_based_actor* self, http::shared_responder res) {
         api->repo->find_by_email(self, email, [=](caf::expected<user_record> found) {
-          if (!found && !is(found.error(), errc::no_such_record))
+          if (!found && !is(found.error(), errc::no_such_record)) {
+            give_back();
             return fail_with(res, instance)(found.error());
+          }
           auto user = found ? std::optional<user_record>{*found} : std::nullopt;
           // The decoy is hashed on first use, so that too happens on the pool.
           api->hashing->run<bool>(
@@ -184,13 +264,17 @@ void login(const api_ptr& api, http::request_context ctx, http::responder res) {
                     auth::verify_password(user ? user->password_hash : decoy_hash(), pw)};
               },
               [=](caf::expected<bool> ok) {
-                if (!ok)
+                if (!ok) {
+                  give_back();
                   return fail_with(res, instance)(ok.error());
+                }
                 if (!*ok || !user)
                   return fail_with(res, instance)(
                       make_error(errc::unauthenticated, "wrong email or password"));
+                give_back();
                 auto token =
-                    api->tokens->sign(user->id, user->role, std::chrono::system_clock::now());
+                    api->tokens->sign(user->id, user->role, std::chrono::system_clock::now(),
+                                      api->tokens->stamp_of(user->password_hash));
                 (*res)(
                     http::json_response(status::ok, {{"access_token", token},
                                                      {"token_type", "Bearer"},
@@ -201,10 +285,18 @@ void login(const api_ptr& api, http::request_context ctx, http::responder res) {
       ctx.trace.log());
 }
 
+/// Who asks and on which user they may act.
+struct grant {
+  /// The bearer's verified claims (not yet confirmed against the user's current state).
+  auth::jwt_claims who;
+  /// The user acted on.
+  std::string id;
+};
+
 /// The user id a request may act on (the token's own for an empty `id`), or the
 /// 401/403/404 to send instead.
-std::variant<std::string, http::response>
-authorize(const user_api& api, const http::request_context& ctx, std::string id) {
+std::variant<grant, http::response> authorize(const user_api& api, const http::request_context& ctx,
+                                              std::string id) {
   auto claims = authenticate(api, ctx.req);
   if (auto* problem = std::get_if<http::response>(&claims))
     return std::move(*problem);
@@ -218,10 +310,11 @@ authorize(const user_api& api, const http::request_context& ctx, std::string id)
     return http::problem_from_error(
         make_error(errc::forbidden, "only the user or an admin may do this"),
         std::string{ctx.req.target()});
-  return id;
+  return grant{std::move(who), std::move(id)};
 }
 
-/// Authorizes like `authorize`, then runs `then(self, res, id)` in a bridging actor.
+/// Authorizes like `authorize`, then runs `then(self, res, id)` in a bridging actor once
+/// the token is confirmed to still stand.
 template <class Then>
 void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, http::responder res,
                        std::string id, Then then) {
@@ -230,9 +323,23 @@ void as_owner_or_admin(const api_ptr& api, const http::request_context& ctx, htt
     return res(std::move(*problem));
   http::serve_from_actor(
       *api->system, std::move(res),
-      [then, id = std::get<std::string>(allowed)](
-          caf::event_based_actor* self, http::shared_responder res) { then(self, res, id); },
+      [api, then, g = std::get<grant>(allowed), instance = std::string{ctx.req.target()}](
+          caf::event_based_actor* self, http::shared_responder res) {
+        confirm_session(api, self, g.who, [=](const caf::error& err) {
+          if (err)
+            return fail_with(res, instance)(err);
+          then(self, res, g.id);
+        });
+      },
       ctx.trace.log());
+}
+
+/// The public JSON of a published copy, rendered by its first reader.
+const std::string& body_of(const user_copy& copy) {
+  std::call_once(copy.rendered, [&] {
+    copy.body = to_json(copy.record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
+  return copy.body;
 }
 
 void get_user(const api_ptr& api, http::request_context ctx, http::responder res, std::string id) {
@@ -240,22 +347,42 @@ void get_user(const api_ptr& api, http::request_context ctx, http::responder res
   auto allowed = authorize(*api, ctx, std::move(id));
   if (auto* problem = std::get_if<http::response>(&allowed))
     return res(std::move(*problem));
-  auto& user_id = std::get<std::string>(allowed);
+  const auto& who = std::get<grant>(allowed).who;
+  const auto& user_id = std::get<grant>(allowed).id;
   // An activation on this node published its committed state: answer right here, as long
   // as this node owns the user. An activation whose key moved away may still be on its way
-  // out, and the owner may have written since.
-  if (api->snapshots && api->locator->owns(entity_kind_name, user_id))
-    if (auto copy = api->snapshots->find(user_id)) {
-      std::call_once(copy->rendered, [&] {
-        copy->body =
-            to_json(copy->record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      });
-      return res(http::text_response(status::ok, copy->body, "application/json"));
+  // out, and the owner may have written since. The reader's own copy (the usual case: a
+  // user reading itself) also settles whether the token still stands.
+  if (auto copy = local_copy(*api, user_id)) {
+    auto reader = who.subject == user_id ? copy : local_copy(*api, who.subject);
+    if (reader) {
+      if (!stands(who, stamp_of(*api, *reader)))
+        return res(http::problem_from_error(revoked(), instance));
+      return res(http::text_response(status::ok, body_of(*copy), "application/json"));
     }
+  }
   http::serve_from_actor(
       *api->system, std::move(res),
-      [api, instance, user_id](caf::event_based_actor* self, http::shared_responder res) {
-        ask_user(api, self, res, instance, user_id, status::ok, fetch_atom::value);
+      [api, instance, who, user_id](caf::event_based_actor* self, http::shared_responder res) {
+        if (who.subject != user_id)
+          return confirm_session(api, self, who, [=](const caf::error& err) {
+            if (err)
+              return fail_with(res, instance)(err);
+            ask_user(api, self, res, instance, user_id, status::ok, fetch_atom::value);
+          });
+        // Reading oneself: the one fetch answers and settles the token.
+        placement::ask_owner(
+            self, api->locator, entity_kind_name, user_id, api->request_timeout,
+            std::make_tuple(fetch_atom::value),
+            [api, res, instance, who](const user_record& r) {
+              if (!stands(who, api->tokens->stamp_of(r.password_hash)))
+                return fail_with(res, instance)(revoked());
+              (*res)(http::json_response(status::ok, to_json(r)));
+            },
+            [res, instance](const caf::error& err) {
+              fail_with(res, instance)(is(err, errc::no_such_record) ? revoked() : err);
+            },
+            placement::retry_policy{true}, api->directory);
       },
       ctx.trace.log());
 }
@@ -306,6 +433,10 @@ void delete_user(const api_ptr& api, http::request_context ctx, http::responder 
 }
 
 } // namespace
+
+std::shared_ptr<const auth::session_check> make_session_check(std::shared_ptr<const user_api> api) {
+  return std::make_shared<user_session_check>(std::move(api));
+}
 
 void add_user_routes(http::router& routes, std::shared_ptr<const user_api> api) {
   using http::verb;

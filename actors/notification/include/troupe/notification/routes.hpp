@@ -8,6 +8,7 @@
 
 namespace troupe::auth {
 class jwt_codec;
+class session_check;
 } // namespace troupe::auth
 
 namespace troupe::http {
@@ -24,6 +25,8 @@ struct notification_api {
   std::shared_ptr<notification_store> store;
   /// Checks access tokens.
   std::shared_ptr<auth::jwt_codec> tokens;
+  /// Confirms a token's user still stands (not deleted, same password); optional.
+  std::shared_ptr<const auth::session_check> sessions;
 };
 
 /// Adds /v1/users/{id}/notifications and /v1/users/{id}/notification-preferences.

@@ -9,6 +9,7 @@
 
 namespace troupe::auth {
 class jwt_codec;
+class session_check;
 } // namespace troupe::auth
 
 namespace troupe::http {
@@ -37,6 +38,8 @@ struct order_api {
   std::shared_ptr<order_repository> orders;
   /// Checks access tokens.
   std::shared_ptr<auth::jwt_codec> tokens;
+  /// Confirms a token's user still stands (not deleted, same password); optional.
+  std::shared_ptr<const auth::session_check> sessions;
   /// Bound on each request to an entity.
   caf::timespan request_timeout = std::chrono::seconds(5);
 };

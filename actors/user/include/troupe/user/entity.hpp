@@ -19,6 +19,10 @@ struct user_copy {
   mutable std::once_flag rendered;
   /// The public JSON of `record`, once rendered.
   mutable std::string body;
+  /// Guards the one computing of `stamp`.
+  mutable std::once_flag stamped;
+  /// The credential stamp of `record` (see `jwt_codec::stamp_of`), once computed.
+  mutable std::string stamp;
 };
 
 /// Copies of the users active on this node, readable from any thread.

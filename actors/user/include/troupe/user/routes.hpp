@@ -6,6 +6,7 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/user/entity.hpp"
+#include "troupe/user/login_throttle.hpp"
 #include "troupe/user/repository.hpp"
 
 namespace troupe {
@@ -14,6 +15,7 @@ class blocking_pool;
 
 namespace troupe::auth {
 class jwt_codec;
+class session_check;
 } // namespace troupe::auth
 
 namespace troupe::http {
@@ -49,9 +51,16 @@ struct user_api {
   std::shared_ptr<const user_snapshots> snapshots;
   /// Bound on each request to an entity.
   caf::timespan request_timeout = std::chrono::seconds(5);
+  /// Throttles login attempts per account and client address; optional.
+  std::shared_ptr<login_throttle> throttle;
 };
 
 /// Adds /v1/users, /v1/users/me, /v1/users/{id} and /v1/auth/login to `routes`.
 void add_user_routes(http::router& routes, std::shared_ptr<const user_api> api);
+
+/// Returns the check that a token's user still exists with the credentials the token was
+/// issued for, for the routes of every domain: answered from this node's copy when this
+/// node owns the user, else by asking the user entity.
+std::shared_ptr<const auth::session_check> make_session_check(std::shared_ptr<const user_api> api);
 
 } // namespace troupe::user
