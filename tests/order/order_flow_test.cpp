@@ -66,9 +66,11 @@ protected:
   virtual std::vector<std::string> extra_flags() const { return {}; }
 
   void start_node() {
-    std::vector<std::string> flags{
-        "--store",       "postgres",  "--database-url",   pg_->url(),     "--jwt-secret",   secret,
-        "--admin-email", admin_email, "--admin-password", admin_password, "--hash-threads", "2"};
+    std::vector<std::string> flags{"--store", "postgres", "--database-url", pg_->url(),
+                                   "--jwt-secret", secret, "--admin-email", admin_email,
+                                   "--admin-password", admin_password, "--hash-threads", "2",
+                                   // Hundreds of concurrent clients here all come from 127.0.0.1.
+                                   "--http-max-connections-per-client", "1024"};
     for (auto& f : extra_flags())
       flags.push_back(f);
     node_ = std::make_unique<running_node>(std::move(flags));
