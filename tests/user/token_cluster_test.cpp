@@ -1,0 +1,86 @@
+// Token revocation across a cluster: a token dies with its user's password or the user
+// itself on every node, the one that owns the user (local copy) and the others (which
+// ask the owner).
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/cluster.hpp"
+#include "support/postgres_suite.hpp"
+
+namespace troupe::testing {
+namespace {
+
+using json = nlohmann::json;
+using headers = std::map<std::string, std::string>;
+
+class token_cluster : public postgres_suite {
+protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<test_cluster>(std::vector<std::string>{
+        "--store", "postgres", "--database-url", pg_->url(), "--jwt-secret",
+        "token-cluster-test-jwt-secret-0123456789", "--hash-threads", "1", "--db-pool-size", "2"});
+    for (auto name : {"n1", "n2"})
+      cluster_->start(name);
+    auto problem = cluster_->await_all_up();
+    ASSERT_FALSE(problem) << *problem;
+  }
+
+  running_node& node(size_t i) { return *(*cluster_)[i].node; }
+
+  headers login(size_t via, const std::string& email, const std::string& password) {
+    auto res = node(via).send("POST", "/v1/auth/login",
+                              json{{"email", email}, {"password", password}}.dump());
+    EXPECT_EQ(res.status, 200) << res.body;
+    auto token = json::parse(res.body, nullptr, false).value("access_token", std::string{});
+    return {{"Authorization", "Bearer " + token}};
+  }
+
+  // The statuses of the token's reads on every kind of route, through node `via`.
+  std::vector<int> reads(size_t via, const std::string& id, const headers& auth) {
+    return {node(via).get("/v1/users/" + id, auth).status,
+            node(via).get("/v1/users/me", auth).status,
+            node(via).get("/v1/users/" + id + "/notification-preferences", auth).status,
+            node(via).get("/v1/orders?user_id=" + id, auth).status};
+  }
+
+  std::unique_ptr<test_cluster> cluster_;
+};
+
+TEST_F(token_cluster, a_revoked_token_is_refused_by_every_node) {
+  auto email = std::string{"cluster-revoke@example.org"};
+  auto reg = node(0).send(
+      "POST", "/v1/users",
+      json{{"email", email}, {"password", "password-123"}, {"display_name", "Roamer"}}.dump());
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  auto id = json::parse(reg.body)["id"].get<std::string>();
+  auto old = login(1, email, "password-123");
+  const std::vector<int> ok(4, 200), refused(4, 401);
+  // Warm: the owner has the user active (and its copy published) before anything changes.
+  for (size_t n = 0; n < 2; ++n)
+    ASSERT_EQ(reads(n, id, old), ok) << "node " << n;
+
+  auto changed =
+      node(1).send("PATCH", "/v1/users/" + id, json{{"password", "password-456"}}.dump(), old);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  for (size_t n = 0; n < 2; ++n) {
+    EXPECT_EQ(reads(n, id, old), refused) << "node " << n;
+    EXPECT_EQ(
+        node(n).send("PATCH", "/v1/users/" + id, json{{"display_name", "x"}}.dump(), old).status,
+        401)
+        << "node " << n;
+  }
+
+  auto fresh = login(0, email, "password-456");
+  for (size_t n = 0; n < 2; ++n)
+    EXPECT_EQ(reads(n, id, fresh), ok) << "node " << n;
+  ASSERT_EQ(node(0).send("DELETE", "/v1/users/" + id, "", fresh).status, 204);
+  for (size_t n = 0; n < 2; ++n)
+    EXPECT_EQ(reads(n, id, fresh), refused) << "node " << n;
+}
+
+} // namespace
+} // namespace troupe::testing
