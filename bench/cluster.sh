@@ -9,6 +9,8 @@
 #
 # The nodes share this machine's cores with wrk, so each gets one scheduler thread, as a
 # pod with one core would (TROUPE_BENCH_ACTOR_THREADS overrides it; 0 = one per core).
+# Nodes speak mutual TLS, as in production; TROUPE_BENCH_INSECURE=1 runs them on plain TCP
+# to see what TLS costs.
 #
 #   bench/cluster.sh [runs=3] [seconds=5] [connections=16] [trials=20]
 set -euo pipefail
@@ -28,13 +30,19 @@ cleanup() {
 trap cleanup EXIT
 
 secret=bench-cluster-secret-0123
+scripts/cluster-certs "$work/tls" n1 n2 n3
+transport() { # name
+  if [ "${TROUPE_BENCH_INSECURE:-0}" = 1 ]; then echo --cluster-insecure; return; fi
+  echo --cluster-tls-cert "$work/tls/$1.pem" --cluster-tls-key "$work/tls/$1.key" \
+    --cluster-tls-ca "$work/tls/ca.pem"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -A http cport
 for n in n1 n2 n3; do http[$n]=$(free_port); cport[$n]=$(free_port); done
 start() { # name
   build/nodes/troupe-node/troupe-node --node-name "$1" --http-host 127.0.0.1 --http-port "${http[$1]}" \
     --cluster-host 127.0.0.1 --advertise-host 127.0.0.1 --cluster-port "${cport[$1]}" \
-    --seeds "127.0.0.1:${cport[n1]}" --cluster-secret "$secret" --admin-token bench \
+    --seeds "127.0.0.1:${cport[n1]}" --cluster-secret "$secret" $(transport "$1") --admin-token bench \
     --jwt-secret bench-jwt-secret-0123456789abcdef0123 --log-level info \
     --admin-email admin@example.org --admin-password admin-password \
     --actor-threads "${TROUPE_BENCH_ACTOR_THREADS:-1}" >>"$work/$1.log" 2>&1 &

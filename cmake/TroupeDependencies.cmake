@@ -20,6 +20,13 @@ add_library(caf::io UNKNOWN IMPORTED)
 set_target_properties(caf::io PROPERTIES
   IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
   INTERFACE_LINK_LIBRARIES caf::core)
+# Mutual TLS between nodes (libcaf-openssl, pulled in by libcaf-dev). Load io::middleman
+# before openssl::manager: the other order aborts.
+find_library(CAF_OPENSSL_LIBRARY caf_openssl REQUIRED)
+add_library(caf::openssl UNKNOWN IMPORTED)
+set_target_properties(caf::openssl PROPERTIES
+  IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+  INTERFACE_LINK_LIBRARIES "caf::io;OpenSSL::SSL;OpenSSL::Crypto")
 
 if(TROUPE_BUILD_TESTS)
   find_package(GTest REQUIRED)

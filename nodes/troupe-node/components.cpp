@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "troupe/cluster/agent.hpp"
+#include "troupe/cluster/guard.hpp"
 #include "troupe/placement/inbound.hpp"
 #include "troupe/placement/locator.hpp"
 
@@ -142,6 +143,7 @@ placement::entity_kind owned(const node_context& ctx, placement::entity_kind kin
   kind.owned_here = [locator = ctx.locator, name = kind.name](const std::string& key) {
     return locator->owns(name, key);
   };
+  kind.guard = ctx.guard;
   return kind;
 }
 
@@ -279,6 +281,10 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
   cfg.roles = o.roles;
   cfg.bind_host = o.cluster_host;
   cfg.port = o.cluster_port;
+  cfg.tls = !o.cluster_insecure;
+  cfg.connection_timeout = std::chrono::milliseconds{o.connection_timeout_ms};
+  cfg.max_connections_per_address = o.cluster_max_connections_per_address;
+  cfg.max_connections = o.cluster_max_connections;
   cfg.advertise_host = o.advertise_host;
   cfg.seeds = o.seeds;
   cfg.seed_dns = o.seed_dns;
@@ -299,7 +305,7 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
       if (auto region = names->lookup(kind))
         caf::anon_send(*region, placement::rebalance_atom::value, back);
   };
-  spec.children.push_back(placement::inbound_child(ctx.names));
+  spec.children.push_back(placement::inbound_child(ctx.names, ctx.guard));
   spec.children.push_back(cluster::agent_child(std::move(cfg), ctx.cluster, ctx.metrics));
 }
 
@@ -335,6 +341,8 @@ void drain(const node_context& ctx, std::chrono::milliseconds limit) {
 
 supervision::supervisor_spec root_spec(node_context& ctx) {
   ctx.pending = std::make_shared<cluster::in_flight>();
+  if (ctx.options.cluster_port != 0)
+    ctx.guard = std::make_shared<const cluster::remote_guard>(ctx.cluster, ctx.metrics);
   auto roles = role_of_kind;
   roles.emplace(relay_kind, "notification");
   ctx.locator = std::make_shared<placement::locator>(

@@ -15,6 +15,7 @@ class blocking_pool;
 
 namespace troupe::cluster {
 class in_flight;
+class remote_guard;
 class shared_view;
 } // namespace troupe::cluster
 
@@ -55,6 +56,8 @@ struct node_context {
   std::shared_ptr<cluster::shared_view> cluster;
   /// Requests to other nodes still waiting for an answer, by node.
   std::shared_ptr<cluster::in_flight> pending;
+  /// What the actors other nodes can reach take from them (null for a node alone).
+  std::shared_ptr<const cluster::remote_guard> guard;
   /// Where each entity lives (set by `root_spec`).
   std::shared_ptr<const placement::locator> locator;
   /// The parsed flags.

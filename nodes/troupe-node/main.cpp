@@ -8,13 +8,13 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "components.hpp"
 #include "options.hpp"
 #include "troupe/cluster/shared_view.hpp"
+#include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/http/router.hpp"
@@ -68,16 +68,21 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   cfg.add_message_type<order::stock_record>("troupe.stock_record");
   cfg.add_message_type<order::order_item>("troupe.order_item");
   cfg.add_message_type<order::order_record>("troupe.order_record");
-  if (opts.cluster_port != 0) {
-    // Heartbeats are what notice a frozen or cut-off peer; without them only a closed
-    // connection would.
-    cfg.load<caf::io::middleman>();
-    cfg.set("middleman.heartbeat-interval",
-            caf::timespan{std::chrono::milliseconds{opts.heartbeat_ms}});
-    cfg.set("middleman.connection-timeout",
-            caf::timespan{std::chrono::milliseconds{opts.connection_timeout_ms}});
-  }
+  auto transport = node::transport_of(opts);
+  if (opts.cluster_port != 0)
+    cluster::configure_transport(cfg, transport);
   caf::actor_system sys{cfg};
+  if (opts.cluster_port != 0) {
+    if (auto problem = cluster::verify_transport(sys, transport); !problem.empty()) {
+      spdlog::critical("{}; the node stops", problem);
+      return 2;
+    }
+    if (transport.insecure)
+      spdlog::warn("--cluster-insecure: the cluster port {} speaks plain TCP without "
+                   "authentication; anyone who reaches it can act as a member. Use mutual TLS "
+                   "(--cluster-tls-*) on any network others share",
+                   opts.cluster_port);
+  }
 
   node::node_context ctx;
   ctx.system = &sys;
@@ -132,6 +137,13 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   root = nullptr;
   node::stop_services(ctx);
   spdlog::info("node {} stopped", opts.node_name);
+  // The actor system's destructor waits for every connection; one a peer left half-open in
+  // its TLS handshake could hold it forever, so the stop is bounded here.
+  std::thread([exit_code] {
+    std::this_thread::sleep_for(10s);
+    spdlog::error("the actor system did not shut down within 10 s; exiting");
+    std::_Exit(exit_code);
+  }).detach();
   return exit_code;
 }
 

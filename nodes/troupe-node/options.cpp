@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/http/client.hpp"
 #include "troupe/observability/logging.hpp"
@@ -53,6 +54,19 @@ std::optional<std::string> cross_check(const node_options& o) {
            "with --cluster-port";
   if (o.cluster_port != 0 && o.connection_timeout_ms <= o.heartbeat_ms)
     return "--connection-timeout-ms: must be longer than --heartbeat-ms";
+  bool any_tls =
+      !o.cluster_tls_cert.empty() || !o.cluster_tls_key.empty() || !o.cluster_tls_ca.empty();
+  bool all_tls =
+      !o.cluster_tls_cert.empty() && !o.cluster_tls_key.empty() && !o.cluster_tls_ca.empty();
+  if (o.cluster_port != 0 && o.cluster_insecure && any_tls)
+    return "--cluster-insecure: give either it or the --cluster-tls-* files, not both";
+  if (o.cluster_port != 0 && !o.cluster_insecure && !all_tls)
+    return "--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca: all three are required "
+           "with --cluster-port (scripts/cluster-certs makes them), or --cluster-insecure for "
+           "plain TCP on a network nobody else reaches";
+  if (o.cluster_port != 0)
+    if (auto problem = cluster::check_tls_files(transport_of(o)); !problem.empty())
+      return problem;
   return std::nullopt;
 }
 
@@ -66,6 +80,17 @@ std::string default_advertise_host() {
 }
 
 } // namespace
+
+cluster::transport_config transport_of(const node_options& o) {
+  cluster::transport_config t;
+  t.tls_cert = o.cluster_tls_cert;
+  t.tls_key = o.cluster_tls_key;
+  t.tls_ca = o.cluster_tls_ca;
+  t.insecure = o.cluster_insecure;
+  t.heartbeat = std::chrono::milliseconds{o.heartbeat_ms};
+  t.connection_timeout = std::chrono::milliseconds{o.connection_timeout_ms};
+  return t;
+}
 
 parse_result parse_options(int argc, const char* const* argv) {
   parse_result result;
@@ -199,9 +224,9 @@ parse_result parse_options(int argc, const char* const* argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{3600000}));
   app.add_option("--cluster-port", o.cluster_port, "Port of the cluster endpoint (0 = alone)")
       ->envname("TROUPE_CLUSTER_PORT");
-  app.add_option("--cluster-host", o.cluster_host, "Address the cluster endpoint binds")
-      ->envname("TROUPE_CLUSTER_HOST")
-      ->capture_default_str();
+  app.add_option("--cluster-host", o.cluster_host,
+                 "Address the cluster endpoint binds (default: the advertised host)")
+      ->envname("TROUPE_CLUSTER_HOST");
   app.add_option("--advertise-host", o.advertise_host,
                  "Host other nodes reach this one at (default: $POD_IP, else the host name)")
       ->envname("TROUPE_ADVERTISE_HOST");
@@ -213,6 +238,25 @@ parse_result parse_options(int argc, const char* const* argv) {
       ->envname("TROUPE_SEED_DNS");
   app.add_option("--cluster-secret", o.cluster_secret, "Shared by all members of one cluster")
       ->envname("TROUPE_CLUSTER_SECRET");
+  app.add_option("--cluster-tls-cert", o.cluster_tls_cert,
+                 "PEM certificate of this node, signed by the cluster's CA")
+      ->envname("TROUPE_CLUSTER_TLS_CERT");
+  app.add_option("--cluster-tls-key", o.cluster_tls_key, "PEM key of that certificate")
+      ->envname("TROUPE_CLUSTER_TLS_KEY");
+  app.add_option("--cluster-tls-ca", o.cluster_tls_ca,
+                 "PEM certificate of the cluster's CA; peers must present one it signed")
+      ->envname("TROUPE_CLUSTER_TLS_CA");
+  app.add_flag("--cluster-insecure", o.cluster_insecure,
+               "Plain TCP between nodes: anyone who reaches the cluster port is heard")
+      ->envname("TROUPE_CLUSTER_INSECURE");
+  app.add_option("--cluster-max-connections-per-address", o.cluster_max_connections_per_address,
+                 "Connections one address may hold on the cluster port")
+      ->envname("TROUPE_CLUSTER_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(size_t{1}, size_t{65536}));
+  app.add_option("--cluster-max-connections", o.cluster_max_connections,
+                 "Connections the cluster port holds in all")
+      ->envname("TROUPE_CLUSTER_MAX_CONNECTIONS")
+      ->check(CLI::Range(size_t{1}, size_t{65536}));
   app.add_option("--roles", o.roles, "Roles this node hosts, comma-separated")
       ->envname("TROUPE_ROLES")
       ->delimiter(',')
@@ -241,6 +285,8 @@ parse_result parse_options(int argc, const char* const* argv) {
   }
   if (o.advertise_host.empty())
     o.advertise_host = default_advertise_host();
+  if (o.cluster_host.empty()) // reachable where peers look for it, and nowhere else
+    o.cluster_host = o.advertise_host;
   if (auto problem = cross_check(o)) {
     result.exit_code = 2;
     result.message = one_line(*problem);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "troupe/cluster/transport.hpp"
+
 namespace troupe::node {
 
 /// Everything `troupe-node` can be told on its command line or through `TROUPE_*`.
@@ -85,8 +87,8 @@ struct node_options {
   int64_t notify_retry_ms = 1000;
   /// Port of the cluster endpoint; 0 runs this node alone.
   uint16_t cluster_port = 0;
-  /// Address the cluster endpoint binds.
-  std::string cluster_host = "0.0.0.0";
+  /// Address the cluster endpoint binds (default: the advertised host).
+  std::string cluster_host;
   /// Host other nodes reach this one at (default: $POD_IP, else the host name).
   std::string advertise_host;
   /// host:port of peers, comma-separated.
@@ -95,6 +97,18 @@ struct node_options {
   std::string seed_dns;
   /// Shared by all members of one cluster.
   std::string cluster_secret;
+  /// PEM certificate of this node for mutual TLS between nodes, signed by the cluster's CA.
+  std::string cluster_tls_cert;
+  /// PEM key of that certificate.
+  std::string cluster_tls_key;
+  /// PEM certificate of the cluster's CA: peers must present a certificate it signed.
+  std::string cluster_tls_ca;
+  /// Plain TCP between nodes, without TLS: anyone who reaches the cluster port is heard.
+  bool cluster_insecure = false;
+  /// Connections one address may hold on the cluster port.
+  size_t cluster_max_connections_per_address = 16;
+  /// Connections the cluster port holds in all.
+  size_t cluster_max_connections = 256;
   /// The roles this node hosts.
   std::vector<std::string> roles{"gateway", "user", "order", "notification"};
   /// Middleman heartbeat interval, in milliseconds.
@@ -115,6 +129,9 @@ struct parse_result {
   /// What to print before exiting: help text on stdout, or one error line on stderr.
   std::string message;
 };
+
+/// The cluster transport the options ask for.
+cluster::transport_config transport_of(const node_options& o);
 
 /// Parses argv and the TROUPE_* environment; never throws, never exits.
 parse_result parse_options(int argc, const char* const* argv);

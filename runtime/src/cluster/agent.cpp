@@ -1,6 +1,18 @@
 // The node agent: publishes this node, connects to peers with bounded requests (never the
 // blocking `remote_actor`), runs the handshake, watches peers through monitors, and keeps
 // the membership view, its metrics and the shared snapshot current.
+//
+// The handshake, for a node D that dialed the agent of node A:
+//   D -> A  challenge(nonce_D)                      A answers nonce_A, kept for D's CAF node
+//   D -> A  hello(nonce_A, nonce_D, proof_D, D's name, incarnation, address, roles, CAF node)
+//   A -> D  proof_A, A's name, incarnation, address, roles, peers, A's router
+//   D -> A  joined(D's router)
+// Each proof is an HMAC under the cluster secret over both nonces, both CAF nodes, the
+// prover's name and incarnation and its side, so it is good for this handshake between these
+// two nodes only: a hello relayed by a third node names a CAF node that is not the sender's.
+// A router goes only to a peer whose proof checked out. Commands that change this node
+// (leave, found, retry) are taken only from this node; `leaving` only from the leaver's own
+// agent. Everything else from a node that is not an authenticated peer stops at the guard.
 
 #include "troupe/cluster/agent.hpp"
 
@@ -18,8 +30,12 @@
 #include <spdlog/spdlog.h>
 
 #include "proof.hpp"
+#include "troupe/cluster/guard.hpp"
+#include "troupe/cluster/socket_guard.hpp"
+#include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
+#include "troupe/core/unexpected.hpp"
 #include "troupe/observability/metrics.hpp"
 
 namespace troupe::cluster {
@@ -32,11 +48,31 @@ using leaving_atom = caf::atom_constant<caf::atom("leaving")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 using found_atom = caf::atom_constant<caf::atom("found")>;
+using joined_atom = caf::atom_constant<caf::atom("joined")>;
 
 using clock = membership::clock;
 
-// Nonces a peer may answer; each is good for one handshake within the connect timeout.
-constexpr size_t max_open_nonces = 1024;
+// Nonces peers may answer; each is good for one handshake within the connect timeout. One
+// node gets a few at a time, so no node can crowd out the others.
+constexpr size_t max_open_nonces = 256;
+constexpr size_t max_open_nonces_per_node = 4;
+// Addresses taken from one peer's list of peers, and known addresses in all.
+constexpr size_t max_peers_per_hello = 64;
+constexpr size_t max_candidates = 1024;
+
+// A nonce this node handed out: to whom, with the asker's own nonce, until when.
+struct open_challenge {
+  caf::node_id asker;
+  std::string their_nonce;
+  std::chrono::steady_clock::time_point expiry;
+};
+
+// A peer whose hello checked out and which was sent this node's router; it becomes a member
+// when its own router arrives (`joined`), or is forgotten at `expiry`.
+struct verified_peer {
+  member who;
+  std::chrono::steady_clock::time_point expiry;
+};
 
 struct agent_state {
   static inline const char* name = "cluster-agent";
@@ -45,16 +81,69 @@ struct agent_state {
   std::shared_ptr<shared_view> shared;
   std::shared_ptr<observability::registry> metrics;
   std::unique_ptr<membership> view;
-  std::string address;                             // this node's advertised host:port
-  std::map<std::string, clock::time_point> nonces; // issued, with their expiry
-  std::set<std::string> candidates;                // peer addresses to stay connected to
-  std::set<std::string> dialing;                   // connects or handshakes under way
-  std::set<std::string> self_aliases;              // addresses that turned out to be this node
+  std::string address;                               // this node's advertised host:port
+  std::map<std::string, open_challenge> nonces;      // issued, by nonce
+  std::map<caf::actor_addr, verified_peer> verified; // peers' agents awaiting `joined`
+  connection_limits limits;                          // what the cluster port's connections hold
+  std::set<std::string> candidates;                  // peer addresses to stay connected to
+  std::set<std::string> dialing;                     // connects or handshakes under way
+  std::set<std::string> self_aliases;                // addresses that turned out to be this node
   std::map<caf::actor_addr, std::pair<std::string, std::string>> links; // agent → member
   std::map<std::string, caf::actor, std::less<>> routers;               // up peers' inbound routers
 };
 
-using agent_actor = caf::stateful_actor<agent_state>;
+// From a node that is not (yet) an authenticated peer the agent takes the handshake alone,
+// and the answers to its own handshake requests.
+bool handshake_message(const caf::mailbox_element& e) {
+  const auto& xs = e.content();
+  if (e.mid.is_response())
+    return true;
+  if (xs.size() == 0 || !xs.match_element<caf::atom_value>(0))
+    return false;
+  auto head = xs.get_as<caf::atom_value>(0);
+  return head == challenge_atom::value || head == hello_atom::value || head == joined_atom::value;
+}
+
+class agent_actor : public guarded<caf::stateful_actor<agent_state>> {
+public:
+  agent_actor(caf::actor_config& cfg, std::shared_ptr<const remote_guard> guard,
+              std::function<caf::behavior(agent_actor*)> init)
+      : guarded(cfg, std::move(guard)), init_(std::move(init)) {}
+
+  caf::behavior make_behavior() override { return init_(this); }
+
+protected:
+  remote_guard::stranger_filter strangers() const override { return handshake_message; }
+
+private:
+  std::function<caf::behavior(agent_actor*)> init_;
+};
+
+// Whether the message being handled comes from an actor on this node.
+bool from_this_node(agent_actor* self) {
+  const auto& sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+void refused(agent_actor* self, const char* what) {
+  if (self->state.metrics)
+    self->state.metrics
+        ->counters("troupe_cluster_refused_total",
+                   "Messages from other nodes refused before an actor's mailbox.",
+                   {"actor", "reason"})
+        .with({"cluster-agent", what})
+        .inc();
+}
+
+// The up peers' CAF nodes, and those verified but not yet joined (they may already route).
+std::set<caf::node_id> trusted_nodes(agent_actor* self) {
+  std::set<caf::node_id> out;
+  for (const auto& [addr, who] : self->state.links)
+    out.insert(addr.node());
+  for (const auto& [addr, peer] : self->state.verified)
+    out.insert(addr.node());
+  return out;
+}
 
 // Splits "host:port"; nothing for anything else.
 std::optional<std::pair<std::string, uint16_t>> split_address(const std::string& address) {
@@ -73,7 +162,8 @@ std::optional<std::pair<std::string, uint16_t>> split_address(const std::string&
 
 void publish(agent_actor* self) {
   auto& st = self->state;
-  st.shared->publish(*st.view, st.routers);
+  st.shared->publish(*st.view, st.routers, trusted_nodes(self),
+                     st.cfg.tls ? "mutual-tls" : "insecure");
   if (!st.metrics)
     return;
   auto& gauge =
@@ -144,20 +234,44 @@ std::vector<std::string> known_addresses(agent_actor* self) {
   return out;
 }
 
-// Our half of a handshake we started: ask for a nonce, prove the secret over it with ours
-// attached, and check the peer's proof over ours before taking it in.
+// The proof that `name` (incarnation `incarnation`, CAF node `prover`) holds the secret, for
+// the handshake with nonces (`asked`, `answered`) towards CAF node `verifier`. `side` tells the
+// dialer's proof from the acceptor's, so neither can be reflected as the other.
+std::string proof_for(const agent_state& st, std::string_view side, std::string_view asked,
+                      std::string_view answered, std::string_view name,
+                      std::string_view incarnation, std::string_view prover,
+                      std::string_view verifier) {
+  return detail::proof(st.cfg.secret, {side, asked, answered, name, incarnation, prover, verifier});
+}
+
+// Takes up to `max_peers_per_hello` of a peer's known addresses as candidates to dial; the
+// view's addresses come only from each member's own hello, never from another's word.
+void learn_candidates(agent_actor* self, const std::vector<std::string>& peers) {
+  auto& st = self->state;
+  size_t taken = 0;
+  for (const auto& p : peers) {
+    if (taken++ == max_peers_per_hello || st.candidates.size() >= max_candidates)
+      break;
+    st.candidates.insert(p);
+  }
+}
+
+// Our half of a handshake we started: ask for a nonce (sending ours), prove the secret over
+// both, check the peer's proof before taking anything of it in, then send our router.
 void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
   auto& cfg = self->state.cfg;
   auto timeout = caf::timespan{cfg.connect_timeout};
-  self->request(peer, timeout, challenge_atom::value)
+  auto ours = random_hex(16);
+  self->request(peer, timeout, challenge_atom::value, ours)
       .then(
           [=](const std::string& their_nonce) {
-            auto& cfg = self->state.cfg;
-            auto ours = random_hex(16);
-            self->request(peer, timeout, hello_atom::value, their_nonce,
-                          detail::proof(cfg.secret, their_nonce, cfg.name, cfg.incarnation),
-                          cfg.name, cfg.incarnation, self->state.address, cfg.roles,
-                          caf::to_string(self->node()), ours, inbound_of(self))
+            auto& st = self->state;
+            auto me = caf::to_string(self->node());
+            auto them = caf::to_string(peer.node());
+            self->request(peer, timeout, hello_atom::value, their_nonce, ours,
+                          proof_for(st, "dial", their_nonce, ours, st.cfg.name, st.cfg.incarnation,
+                                    me, them),
+                          st.cfg.name, st.cfg.incarnation, st.address, st.cfg.roles, me)
                 .then(
                     [=](const std::string& their_proof, const std::string& name,
                         const std::string& incarnation, const std::string& their_address,
@@ -165,18 +279,20 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
                         const std::vector<std::string>& peers, const caf::actor& router) {
                       auto& st = self->state;
                       st.dialing.erase(address);
-                      if (!detail::same_proof(
-                              their_proof, detail::proof(st.cfg.secret, ours, name, incarnation))) {
+                      auto expected =
+                          proof_for(st, "accept", ours, their_nonce, name, incarnation, them, me);
+                      if (!detail::same_proof(their_proof, expected)) {
                         spdlog::error("cluster: refusing {} at {}: it does not hold the "
                                       "cluster secret",
                                       name, address);
+                        refused(self, "bad proof");
                         return;
                       }
                       auto m = member_of(name, incarnation, their_address, roles);
                       link_to(self, peer, m, router);
                       note(self, st.view->on_hello(std::move(m), clock::now()));
-                      for (const auto& p : peers)
-                        st.candidates.insert(p);
+                      learn_candidates(self, peers);
+                      self->send(peer, joined_atom::value, inbound_of(self));
                     },
                     [=](caf::error& err) {
                       self->state.dialing.erase(address);
@@ -226,7 +342,7 @@ void dial(agent_actor* self, const std::string& address) {
     return;
   }
   st.dialing.insert(address);
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = transport_actor(self->system());
   self->request(mm, caf::timespan{st.cfg.connect_timeout}, caf::connect_atom::value, where->first,
                 where->second)
       .then(
@@ -259,13 +375,35 @@ void dial(agent_actor* self, const std::string& address) {
           });
 }
 
+// Closes the cluster port's connections that idle or exceed their bounds, and counts them.
+void sweep(agent_actor* self) {
+  auto& st = self->state;
+  if (st.limits.port == 0)
+    return;
+  auto swept = sweep_connections(st.limits);
+  if (!st.metrics)
+    return;
+  st.metrics->gauges("troupe_cluster_connections", "Connections accepted on the cluster port.")
+      .with({})
+      .set(static_cast<int64_t>(swept.open));
+  auto& closed = st.metrics->counters("troupe_cluster_connections_closed_total",
+                                      "Cluster port connections this node closed.", {"reason"});
+  if (swept.closed_idle > 0)
+    closed.with({"idle"}).inc(swept.closed_idle);
+  if (swept.closed_over_limit > 0)
+    closed.with({"over limit"}).inc(swept.closed_over_limit);
+}
+
 // Tries every known address that has no live member behind it and no attempt under way.
 void retry(agent_actor* self) {
   auto& st = self->state;
   auto now = clock::now();
   st.view->prune(now, st.cfg.keep_down);
   for (auto i = st.nonces.begin(); i != st.nonces.end();)
-    i = i->second < now ? st.nonces.erase(i) : std::next(i);
+    i = i->second.expiry < now ? st.nonces.erase(i) : std::next(i);
+  for (auto i = st.verified.begin(); i != st.verified.end();)
+    i = i->second.expiry < now ? st.verified.erase(i) : std::next(i);
+  sweep(self);
   std::set<std::string> live;
   for (const auto& m : st.view->members())
     if (m.state != member_state::down)
@@ -306,42 +444,106 @@ caf::behavior resolver(caf::event_based_actor* self, std::string name, uint16_t 
   }};
 }
 
+// A hello from the node that was handed `nonce`: checks the proof, the CAF node and the
+// names, then answers with this node's proof and router; nothing before the checks pass.
+caf::result<std::string, std::string, std::string, std::string, std::vector<std::string>,
+            std::vector<std::string>, caf::actor>
+answer_hello(agent_actor* self, const std::string& nonce, const std::string& their_nonce,
+             const std::string& their_proof, member m, const std::string& caf_node) {
+  auto& st = self->state;
+  const auto& sender = self->current_sender();
+  auto issued = st.nonces.find(nonce);
+  if (issued == st.nonces.end() || !sender || issued->second.asker != sender->node() ||
+      issued->second.their_nonce != their_nonce) {
+    refused(self, "unknown nonce");
+    return make_error(errc::forbidden, "unknown or expired handshake nonce");
+  }
+  st.nonces.erase(issued);
+  auto me = caf::to_string(self->node());
+  if (caf_node != caf::to_string(sender->node())) {
+    // The proof names another node than the one that sent it: a relayed hello.
+    spdlog::error("cluster: refusing {} at {}: its hello came from another CAF node ({}) than "
+                  "the one it names ({}), as a relayed handshake would",
+                  m.name, m.address, caf::to_string(sender->node()), caf_node);
+    refused(self, "relayed hello");
+    return make_error(errc::forbidden, "hello from another node than the one it names");
+  }
+  if (!detail::same_proof(their_proof, proof_for(st, "dial", nonce, their_nonce, m.name,
+                                                 m.incarnation, caf_node, me))) {
+    spdlog::error("cluster: refusing {} ({}) at {}: wrong cluster secret", m.name, m.incarnation,
+                  m.address);
+    refused(self, "bad proof");
+    return make_error(errc::forbidden, "wrong cluster secret");
+  }
+  if (caf_node == me) {
+    spdlog::error("cluster: refusing {} at {}: its CAF node id equals this node's "
+                  "(same image, same pid); it would be merged with this node",
+                  m.name, m.address);
+    return make_error(errc::invalid_state, "CAF node id collision");
+  }
+  if (m.name == st.cfg.name) {
+    spdlog::error("cluster: refusing {} at {}: this node has the same name", m.name, m.address);
+    return make_error(errc::invalid_state, "duplicate node name " + m.name);
+  }
+  auto reply =
+      proof_for(st, "accept", their_nonce, nonce, st.cfg.name, st.cfg.incarnation, me, caf_node);
+  st.verified[caf::actor_addr{sender->address()}] = {m, clock::now() + st.cfg.connect_timeout};
+  publish(self); // its node may route here before its router arrives
+  return {std::move(reply), st.cfg.name,           st.cfg.incarnation, st.address,
+          st.cfg.roles,     known_addresses(self), inbound_of(self)};
+}
+
 caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_view> shared,
                     std::shared_ptr<observability::registry> metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.shared = std::move(shared);
   st.metrics = std::move(metrics);
+  st.limits.idle = std::max(st.cfg.connect_timeout, st.cfg.connection_timeout);
+  st.limits.per_address = st.cfg.max_connections_per_address;
+  st.limits.total = st.cfg.max_connections;
   st.view = std::make_unique<membership>(
       member{st.cfg.name, st.cfg.incarnation, "", st.cfg.roles, member_state::joining, {}});
   st.candidates.insert(st.cfg.seeds.begin(), st.cfg.seeds.end());
+  self->set_default_handler(drop_unexpected("cluster-agent", st.metrics));
+  // CAF's own named helpers answer any peer by name; a node that takes no remote spawns
+  // and keeps no shared configuration needs neither reachable.
+  self->system().registry().erase(caf::atom("SpawnServ"));
+  self->system().registry().erase(caf::atom("ConfigServ"));
   publish(self);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    st.verified.erase(dm.source);
     auto i = st.links.find(dm.source);
     if (i == st.links.end())
       return;
     auto [name, incarnation] = i->second;
     st.links.erase(i);
     note(self, st.view->on_down(name, incarnation, clock::now()));
+    publish(self);
   });
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = transport_actor(self->system());
   self->request(mm, std::chrono::seconds(10), caf::publish_atom::value, st.cfg.port,
                 caf::actor_cast<caf::strong_actor_ptr>(self), std::set<std::string>{},
                 st.cfg.bind_host, true)
       .then(
-          [self](uint16_t port) {
+          [self, mm](uint16_t port) {
             auto& st = self->state;
             st.address = st.cfg.advertise_host + ":" + std::to_string(port);
-            self->attach_functor([mm = self->system().middleman().actor_handle(), port] {
+            st.limits.port = port;
+            self->attach_functor([mm, port] {
               caf::anon_send(mm, caf::close_atom::value, port); // free the port for a restart
+              // A connection still in its TLS handshake would hold CAF's shutdown forever.
+              close_connections(port);
             });
             auto me = st.view->self();
             me.address = st.address;
             st.view = std::make_unique<membership>(me);
             note(self, st.view->set_self(member_state::up, clock::now()));
-            spdlog::info("cluster: {} ({}) listening on {}:{}, advertised as {}", st.cfg.name,
-                         st.cfg.incarnation, st.cfg.bind_host, port, st.address);
+            spdlog::info("cluster: {} ({}) listening on {}:{} ({}), advertised as {}", st.cfg.name,
+                         st.cfg.incarnation, st.cfg.bind_host, port,
+                         st.cfg.tls ? "mutual TLS" : "INSECURE: plain TCP, no authentication",
+                         st.address);
             if (!st.cfg.seed_dns.empty())
               self->spawn<caf::detached + caf::linked>(resolver, st.cfg.seed_dns, st.cfg.port,
                                                        caf::timespan{st.cfg.resolve_interval},
@@ -355,73 +557,78 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
           });
   return {
       [self](retry_atom) {
+        if (!from_this_node(self))
+          return refused(self, "command from another node");
         self->delayed_send(self, caf::timespan{self->state.cfg.retry_interval}, retry_atom::value);
         retry(self);
       },
       [self](found_atom, const std::vector<std::string>& addresses) {
-        self->state.candidates.insert(addresses.begin(), addresses.end());
+        if (!from_this_node(self))
+          return refused(self, "command from another node");
+        learn_candidates(self, addresses);
       },
-      [self](challenge_atom) -> caf::result<std::string> {
+      [self](challenge_atom, const std::string& their_nonce) -> caf::result<std::string> {
         auto& st = self->state;
-        if (st.nonces.size() >= max_open_nonces)
+        const auto& sender = self->current_sender();
+        if (!sender || their_nonce.size() != 32)
+          return make_error(errc::invalid_argument, "a challenge carries the asker's nonce");
+        size_t theirs = 0;
+        for (const auto& [n, c] : st.nonces)
+          theirs += c.asker == sender->node() ? 1 : 0;
+        if (st.nonces.size() >= max_open_nonces || theirs >= max_open_nonces_per_node) {
+          refused(self, "too many handshakes");
           return make_error(errc::overloaded, "too many handshakes at once");
+        }
         auto nonce = random_hex(16);
-        st.nonces[nonce] = clock::now() + st.cfg.connect_timeout;
+        st.nonces[nonce] = {sender->node(), their_nonce, clock::now() + st.cfg.connect_timeout};
         return nonce;
       },
-      [self](hello_atom, const std::string& nonce, const std::string& their_proof,
-             std::string& name, std::string& incarnation, std::string& address,
-             std::vector<std::string>& roles, const std::string& caf_node,
-             const std::string& their_nonce, const caf::actor& router)
-          -> caf::result<std::string, std::string, std::string, std::string,
-                         std::vector<std::string>, std::vector<std::string>, caf::actor> {
+      [self](hello_atom, const std::string& nonce, const std::string& their_nonce,
+             const std::string& their_proof, std::string& name, std::string& incarnation,
+             std::string& address, std::vector<std::string>& roles, const std::string& caf_node) {
+        return answer_hello(self, nonce, their_nonce, their_proof,
+                            member_of(std::move(name), std::move(incarnation), std::move(address),
+                                      std::move(roles)),
+                            caf_node);
+      },
+      [self](joined_atom, const caf::actor& router) {
         auto& st = self->state;
-        auto issued = st.nonces.find(nonce);
-        if (issued == st.nonces.end())
-          return make_error(errc::forbidden, "unknown or expired handshake nonce");
-        st.nonces.erase(issued);
-        if (!detail::same_proof(their_proof,
-                                detail::proof(st.cfg.secret, nonce, name, incarnation))) {
-          spdlog::error("cluster: refusing {} ({}) at {}: wrong cluster secret", name, incarnation,
-                        address);
-          return make_error(errc::forbidden, "wrong cluster secret");
-        }
-        if (caf_node == caf::to_string(self->node())) {
-          spdlog::error("cluster: refusing {} at {}: its CAF node id equals this node's "
-                        "(same image, same pid); it would be merged with this node",
-                        name, address);
-          return make_error(errc::invalid_state, "CAF node id collision");
-        }
-        if (name == st.cfg.name) {
-          spdlog::error("cluster: refusing {} at {}: this node has the same name", name, address);
-          return make_error(errc::invalid_state, "duplicate node name " + name);
-        }
-        auto m = member_of(std::move(name), std::move(incarnation), std::move(address),
-                           std::move(roles));
+        auto i = st.verified.find(caf::actor_addr{self->current_sender()->address()});
+        if (i == st.verified.end())
+          return refused(self, "join without a hello");
+        auto m = std::move(i->second.who);
+        st.verified.erase(i);
         link_to(self, caf::actor_cast<caf::actor>(self->current_sender()), m, router);
         st.candidates.insert(m.address);
-        auto peers = known_addresses(self);
-        note(self, st.view->on_hello(m, clock::now()));
-        return {detail::proof(st.cfg.secret, their_nonce, st.cfg.name, st.cfg.incarnation),
-                st.cfg.name,
-                st.cfg.incarnation,
-                st.address,
-                st.cfg.roles,
-                peers,
-                inbound_of(self)};
+        note(self, st.view->on_hello(std::move(m), clock::now()));
+        publish(self);
       },
-      [self](leaving_atom, const std::string& name, const std::string& incarnation) {
-        note(self, self->state.view->on_leaving(name, incarnation, clock::now()));
+      [self](leaving_atom, const std::string& name,
+             const std::string& incarnation) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        const auto& sender = self->current_sender();
+        auto i = sender ? st.links.find(caf::actor_addr{sender->address()}) : st.links.end();
+        if (i == st.links.end() || i->second.first != name || i->second.second != incarnation) {
+          refused(self, "leaving for another node");
+          return make_error(errc::forbidden, "only a member's own agent announces its leave");
+        }
+        note(self, st.view->on_leaving(name, incarnation, clock::now()));
         return caf::ok_atom::value;
       },
       [self](leave_atom) -> caf::result<caf::ok_atom> {
         auto& st = self->state;
+        if (!from_this_node(self)) {
+          refused(self, "command from another node");
+          return make_error(errc::forbidden, "only this node can make itself leave");
+        }
         note(self, st.view->set_self(member_state::leaving, clock::now()));
         spdlog::info("cluster: {} is leaving; telling {} peers", st.cfg.name, st.links.size());
+        // Before any promise: one made takes over the answer, and a value returned after it
+        // would never reach the caller.
+        if (st.links.empty())
+          return caf::ok_atom::value;
         auto promise = self->make_response_promise<caf::ok_atom>();
         auto waiting = std::make_shared<size_t>(st.links.size());
-        if (*waiting == 0)
-          return caf::ok_atom::value;
         auto one_done = [promise, waiting]() mutable {
           if (--*waiting == 0)
             promise.deliver(caf::ok_atom::value);
@@ -444,7 +651,11 @@ supervision::child_spec agent_child(agent_config cfg, std::shared_ptr<shared_vie
   spec.name = "cluster";
   spec.shutdown_timeout = std::chrono::seconds(1);
   spec.start = [cfg, view, metrics](caf::actor_system& sys) -> caf::expected<caf::actor> {
-    return caf::actor_cast<caf::actor>(sys.spawn(agent, cfg, view, metrics));
+    auto guard = std::make_shared<const remote_guard>(view, metrics);
+    return caf::actor_cast<caf::actor>(
+        sys.spawn<agent_actor>(guard, [cfg, view, metrics](agent_actor* self) {
+          return agent(self, cfg, view, metrics);
+        }));
   };
   return spec;
 }

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <string>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,10 +10,10 @@
 
 namespace troupe::cluster::detail {
 
-std::string proof(std::string_view secret, std::string_view nonce, std::string_view name,
-                  std::string_view incarnation) {
+std::string proof(std::string_view secret, std::initializer_list<std::string_view> fields) {
   std::string input;
-  input.append(nonce).append("\n").append(name).append("\n").append(incarnation);
+  for (auto f : fields)
+    input.append(std::to_string(f.size())).append(":").append(f);
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),

@@ -51,8 +51,12 @@ nlohmann::json cluster_json(const ops_context& ctx) {
   auto members = nlohmann::json::array();
   auto now = std::chrono::steady_clock::now();
   std::vector<cluster::member> view;
-  if (ctx.cluster)
-    view = ctx.cluster->members();
+  std::string transport;
+  if (ctx.cluster) {
+    auto snap = ctx.cluster->get();
+    view = snap->members;
+    transport = snap->transport;
+  }
   for (const auto& m : view)
     members.push_back(
         {{"name", m.name},
@@ -67,6 +71,11 @@ nlohmann::json cluster_json(const ops_context& ctx) {
     out["node"] = view.front().name;
     out["incarnation"] = view.front().incarnation;
   }
+  if (!transport.empty())
+    out["transport"] = transport;
+  if (transport == "insecure")
+    out["warning"] = "the cluster port speaks plain TCP without authentication "
+                     "(--cluster-insecure): anyone who reaches it can act as a member";
   return out;
 }
 

@@ -9,7 +9,9 @@
 #include <caf/skip.hpp>
 #include <spdlog/spdlog.h>
 
+#include "troupe/cluster/guard.hpp"
 #include "troupe/core/error.hpp"
+#include "troupe/core/unexpected.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/locator.hpp"
@@ -47,7 +49,10 @@ caf::behavior entity_context::load_first(caf::event_based_actor* self,
   return serve(self, caf::message_handler{[self, ctx, load, ready](load_atom) {
                  load([self, ctx, ready](caf::error err) {
                    if (!err) {
-                     self->set_default_handler(caf::print_and_drop);
+                     if (ctx.unexpected_)
+                       self->set_default_handler(ctx.unexpected_);
+                     else
+                       self->set_default_handler(caf::print_and_drop);
                      ready();
                      return;
                    }
@@ -86,6 +91,22 @@ struct region_metrics {
   }
 };
 
+// One activation: the kind's behavior behind the kind's guard.
+class activation : public cluster::guarded<caf::event_based_actor> {
+public:
+  activation(caf::actor_config& cfg, std::shared_ptr<const cluster::remote_guard> guard,
+             activate_fn fn, entity_context ctx)
+      : guarded(cfg, std::move(guard)), fn_(std::move(fn)), ctx_(std::move(ctx)) {}
+
+  const char* name() const override { return "entity"; }
+
+  caf::behavior make_behavior() override { return fn_(this, ctx_); }
+
+private:
+  activate_fn fn_;
+  entity_context ctx_;
+};
+
 class region_actor : public caf::event_based_actor {
 public:
   region_actor(caf::actor_config& cfg, entity_kind kind,
@@ -100,6 +121,7 @@ public:
       kind_.published->clear(); // entries of an earlier incarnation are all dead
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     set_exit_handler([this](caf::exit_msg& msg) { on_exit_request(msg); });
+    set_default_handler(drop_unexpected(kind_.name + " region", metrics_holder_));
     return {
         [this](resolve_atom, const std::string& key) -> caf::result<caf::actor> {
           return resolve(key);
@@ -119,7 +141,7 @@ public:
   void on_exit() override {
     // Killed or crashed: the activations must not outlive their region.
     for (auto& [key, slot] : entities_)
-      caf::anon_send_exit(slot.handle, caf::exit_reason::kill);
+      send_exit(slot.handle, caf::exit_reason::kill); // not anonymous: the guard refuses those
     entities_.clear();
     if (kind_.published)
       kind_.published->clear();
@@ -164,9 +186,9 @@ private:
 
   caf::actor activate(const std::string& key) {
     entity_context ctx{kind_.name, key, caf::actor_cast<caf::actor>(this), kind_.idle_timeout};
-    auto activate_fn = kind_.activate;
-    auto handle = system().spawn(
-        [activate_fn, ctx](caf::event_based_actor* self) { return activate_fn(self, ctx); });
+    ctx.set_unexpected(drop_unexpected(kind_.name, metrics_holder_));
+    auto handle = caf::actor_cast<caf::actor>(
+        system().spawn<activation>(kind_.guard, kind_.activate, std::move(ctx)));
     monitor(handle);
     keys_.emplace(handle.address(), key);
     entities_[key].handle = handle;

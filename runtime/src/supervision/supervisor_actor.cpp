@@ -92,7 +92,7 @@ void supervisor_actor::on_exit() {
   // killing the supervisor when a child is killed.
   for (auto& child : children_) {
     if (child.handle)
-      caf::anon_send_exit(child.handle, caf::exit_reason::kill);
+      send_exit(child.handle, caf::exit_reason::kill); // guarded children refuse anonymous exits
     if (spec_.names)
       spec_.names->erase(child.spec.name);
   }

@@ -34,6 +34,8 @@ struct agent_config {
   std::vector<std::string> roles;
   /// Address the cluster endpoint binds ("0.0.0.0": all).
   std::string bind_host = "0.0.0.0";
+  /// Whether the transport is mutual TLS (shown in /admin/cluster; see `transport_config`).
+  bool tls = true;
   /// Port of the cluster endpoint.
   uint16_t port = 0;
   /// Host other nodes reach this one at.
@@ -47,6 +49,12 @@ struct agent_config {
   std::string secret;
   /// Bound on one connection attempt and on each handshake step.
   std::chrono::milliseconds connect_timeout{2000};
+  /// The middleman's connection timeout: a member is never silent longer than this.
+  std::chrono::milliseconds connection_timeout{500};
+  /// Connections one address may hold on the cluster port (see `connection_limits`).
+  size_t max_connections_per_address = 16;
+  /// Connections the cluster port holds in all.
+  size_t max_connections = 256;
   /// How often unconnected peers are tried again.
   std::chrono::milliseconds retry_interval{500};
   /// How often `seed_dns` is resolved.
@@ -64,13 +72,17 @@ struct agent_config {
 
 /// The node agent as a permanent supervised child named "cluster".
 ///
-/// It publishes itself on the cluster port and keeps a connection to every peer it hears
-/// of (seeds, DNS, and the peers its peers know). Each connection starts with a handshake in
-/// which both sides prove they hold the cluster secret (HMAC over the other side's nonce,
-/// so the secret never crosses the wire) and compare CAF node ids: two processes with the
-/// same id (same image, same pid) would be merged by CAF, so they are refused, loudly. A
-/// member is marked down when the monitor on its agent fires: at once for a dead process,
-/// after the middleman's connection timeout for a frozen or cut-off one.
+/// It publishes itself on the cluster port (through the transport: mutual TLS unless the node
+/// runs insecure) and keeps a connection to every peer it hears of (seeds, DNS, and the peers
+/// its peers know). Each connection starts with a handshake in which both sides prove they
+/// hold the cluster secret (an HMAC over both nonces and both CAF nodes, so the secret never
+/// crosses the wire and a proof is good for one pair of nodes once) and compare CAF node ids:
+/// two processes with the same id (same image, same pid) would be merged by CAF, so they are
+/// refused, loudly. A member is marked down when the monitor on its agent fires: at once for
+/// a dead process, after the middleman's connection timeout for a frozen or cut-off one. The
+/// agent takes commands only from its own node, drops everything else a non-member sends but
+/// the handshake (see `remote_guard`), and closes cluster-port connections that stay silent
+/// or exceed their bounds (see `sweep_connections`).
 supervision::child_spec agent_child(agent_config cfg, std::shared_ptr<shared_view> view,
                                     std::shared_ptr<observability::registry> metrics);
 

@@ -7,7 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include <set>
+
 #include <caf/actor.hpp>
+#include <caf/node_id.hpp>
 
 #include "troupe/cluster/membership.hpp"
 
@@ -21,6 +24,11 @@ struct view_snapshot {
   std::map<std::string, std::vector<std::string>, std::less<>> hosts;
   /// Where each up peer takes requests for its entities (see placement's inbound router).
   std::map<std::string, caf::actor, std::less<>> routers;
+  /// The CAF nodes of the peers whose agents passed the handshake and are still connected:
+  /// the only other nodes this node's actors take messages from (see `remote_guard`).
+  std::set<caf::node_id> trusted;
+  /// "mutual-tls", or "insecure" for a cluster port without TLS; "" for a node alone.
+  std::string transport;
 
   /// This node's name ("" before the first publication).
   const std::string& self() const {
@@ -33,15 +41,18 @@ struct view_snapshot {
 /// /admin/cluster route, placement on every request). The agent publishes after every change.
 class shared_view {
 public:
-  /// Replaces the view; `routers` are the up peers' inbound routers by name.
-  void publish(const membership& view,
-               std::map<std::string, caf::actor, std::less<>> routers = {}) {
+  /// Replaces the view; `routers` are the up peers' inbound routers by name, `trusted` the
+  /// authenticated peers' CAF nodes.
+  void publish(const membership& view, std::map<std::string, caf::actor, std::less<>> routers = {},
+               std::set<caf::node_id> trusted = {}, std::string transport = {}) {
     auto next = std::make_shared<view_snapshot>();
     next->members = view.members();
     for (const auto& m : next->members)
       for (const auto& r : m.roles)
         next->hosts.try_emplace(r, view.hosts(r));
     next->routers = std::move(routers);
+    next->trusted = std::move(trusted);
+    next->transport = std::move(transport);
     std::lock_guard guard{mtx_};
     current_ = std::move(next);
   }
@@ -51,6 +62,9 @@ public:
     std::lock_guard guard{mtx_};
     return current_;
   }
+
+  /// Whether `node` is an authenticated, connected peer.
+  bool trusts(const caf::node_id& node) const { return get()->trusted.count(node) > 0; }
 
   /// Every member, this node first; empty until the agent has started.
   std::vector<member> members() const { return get()->members; }

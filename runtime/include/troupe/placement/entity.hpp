@@ -10,7 +10,12 @@
 #include <caf/behavior.hpp>
 #include <caf/fwd.hpp>
 #include <caf/message_handler.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/timespan.hpp>
+
+namespace troupe::cluster {
+class remote_guard;
+} // namespace troupe::cluster
 
 namespace troupe::placement {
 
@@ -40,6 +45,10 @@ public:
   /// The region that activated this entity.
   const caf::actor& region() const noexcept { return region_; }
 
+  /// Sets what the activation does with messages it has no handler for once it serves
+  /// (default: CAF's, which prints them whole).
+  void set_unexpected(caf::scheduled_actor::default_handler f) { unexpected_ = std::move(f); }
+
   /// Wraps `handler` with the idle timeout: after `idle` without a message, the entity
   /// asks its region to passivate it; and so it does when the region asks it to (its key
   /// moved to another node). Use it for every behavior the entity `become`s.
@@ -65,6 +74,7 @@ private:
   std::string key_;
   caf::actor region_;
   caf::timespan idle_;
+  caf::scheduled_actor::default_handler unexpected_;
 };
 
 /// Builds the first behavior of an activation (it may `become` others via `serve`).
@@ -85,6 +95,9 @@ struct entity_kind {
   /// Whether this node owns `key` now; on `(rebalance_atom, false)` the region asks every
   /// activation it no longer owns to passivate. Empty: every key is owned here.
   std::function<bool(const std::string& key)> owned_here;
+  /// What activations take from other nodes (null: anything). Other nodes reach them through
+  /// their inbound router, but CAF also delivers to any activation that ever answered one.
+  std::shared_ptr<const cluster::remote_guard> guard;
 };
 
 } // namespace troupe::placement
