@@ -1,6 +1,10 @@
 #include "support/cluster.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 #include "support/loopback_server.hpp"
@@ -9,6 +13,41 @@ namespace troupe::testing {
 
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
+
+test_certs::test_certs() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "troupe-certs-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("cannot make a folder for certificates");
+  dir_ = pattern;
+}
+
+test_certs::~test_certs() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void test_certs::make(const std::string& name) {
+  if (std::filesystem::exists(dir_ + "/" + name + ".pem"))
+    return;
+  auto command = std::string{"'"} + TROUPE_CERTS_SCRIPT + "' '" + dir_ + "' '" + name + "'";
+  if (std::system(command.c_str()) != 0)
+    throw std::runtime_error("scripts/cluster-certs failed for " + name);
+}
+
+std::string test_certs::cert(const std::string& name) {
+  make(name);
+  return dir_ + "/" + name + ".pem";
+}
+
+std::string test_certs::key(const std::string& name) {
+  make(name);
+  return dir_ + "/" + name + ".key";
+}
+
+std::vector<std::string> test_certs::flags_for(const std::string& name) {
+  return {"--cluster-tls-cert", cert(name), "--cluster-tls-key", key(name),
+          "--cluster-tls-ca",   ca()};
+}
 
 test_cluster::member& test_cluster::start(const std::string& name, std::vector<std::string> extra,
                                           const std::string& with_secret) {
@@ -19,12 +58,16 @@ test_cluster::member& test_cluster::start(const std::string& name, std::vector<s
              "--advertise-host", "127.0.0.1",
              "--cluster-port",   std::to_string(m.cluster_port),
              "--cluster-secret", with_secret};
-  if (!nodes_.empty()) {
+  if (!nodes_.empty() && std::find(extra.begin(), extra.end(), "--seeds") == extra.end()) {
     m.flags.push_back("--seeds");
     m.flags.push_back("127.0.0.1:" + std::to_string(nodes_.front().cluster_port));
   }
   m.flags.insert(m.flags.end(), common_.begin(), common_.end());
   m.flags.insert(m.flags.end(), extra.begin(), extra.end());
+  if (std::find(m.flags.begin(), m.flags.end(), "--cluster-insecure") == m.flags.end()) {
+    auto tls = certs_.flags_for(name);
+    m.flags.insert(m.flags.end(), tls.begin(), tls.end());
+  }
   m.node = std::make_unique<running_node>(m.flags, std::map<std::string, std::string>{}, wrapper_);
   nodes_.push_back(std::move(m));
   return nodes_.back();

@@ -14,8 +14,30 @@
 
 namespace troupe::testing {
 
+/// A throwaway certificate authority for a cluster and node certificates it signed, made by
+/// scripts/cluster-certs in a temporary folder that goes with the object.
+class test_certs {
+public:
+  test_certs();
+  ~test_certs();
+  test_certs(const test_certs&) = delete;
+  test_certs& operator=(const test_certs&) = delete;
+
+  /// The flags that give node `name` its certificate (made on first use) and the CA.
+  std::vector<std::string> flags_for(const std::string& name);
+  /// Paths of `name`'s certificate and key (made on first use), and of the CA.
+  std::string cert(const std::string& name);
+  std::string key(const std::string& name);
+  std::string ca() const { return dir_ + "/ca.pem"; }
+
+private:
+  void make(const std::string& name);
+  std::string dir_;
+};
+
 /// troupe-node processes forming one cluster on loopback, each on its own cluster port,
-/// seeded with the first node's. Every process is killed when the cluster is destroyed.
+/// seeded with the first node's, over mutual TLS with certificates of one throwaway CA.
+/// Every process is killed when the cluster is destroyed.
 class test_cluster {
 public:
   /// The admin token every node is started with.
@@ -36,7 +58,11 @@ public:
   explicit test_cluster(std::vector<std::string> common = {}, std::vector<std::string> wrapper = {})
       : common_(std::move(common)), wrapper_(std::move(wrapper)) {}
 
-  /// Starts `name` on a fresh cluster port, with `extra` flags and `with_secret`.
+  /// The cluster's certificate authority (e.g. to give a rogue peer a valid certificate).
+  test_certs& certs() { return certs_; }
+
+  /// Starts `name` on a fresh cluster port, with `extra` flags and `with_secret`; seeded with
+  /// the first node unless `extra` names its own `--seeds`.
   member& start(const std::string& name, std::vector<std::string> extra = {},
                 const std::string& with_secret = secret);
 
@@ -70,6 +96,7 @@ private:
   std::vector<std::string> common_;
   std::vector<std::string> wrapper_;
   std::deque<member> nodes_;
+  test_certs certs_;
 };
 
 } // namespace troupe::testing
