@@ -25,7 +25,26 @@ bool log_slot_free() {
   return now > before && last.compare_exchange_strong(before, now);
 }
 
+// One bounded line about an unexpected message, when the log has room for it.
+void note(const char* actor, caf::scheduled_actor* self, caf::message_view& view) {
+  if (!log_slot_free())
+    return;
+  const auto& xs = view.content();
+  // Only an atom is printed: anything else may be as large as its sender made it.
+  std::string head = xs.size() > 0 && xs.match_element<caf::atom_value>(0)
+                         ? caf::to_string(xs.get_as<caf::atom_value>(0))
+                         : std::string{"-"};
+  const auto& sender = self->current_sender();
+  spdlog::warn("{} dropped an unexpected message ({}, {} elements) from node {}", actor, head,
+               xs.size(), sender ? caf::to_string(sender->node()) : std::string{"unknown"});
+}
+
 } // namespace
+
+caf::result<caf::message> log_and_drop(caf::scheduled_actor* self, caf::message_view& view) {
+  note(self->name(), self, view);
+  return caf::sec::unexpected_message;
+}
 
 caf::scheduled_actor::default_handler
 drop_unexpected(std::string actor, std::shared_ptr<observability::registry> metrics) {
@@ -39,16 +58,7 @@ drop_unexpected(std::string actor, std::shared_ptr<observability::registry> metr
           count](caf::scheduled_actor* self, caf::message_view& view) -> caf::result<caf::message> {
     if (count)
       count->inc();
-    if (log_slot_free()) {
-      const auto& xs = view.content();
-      // Only an atom is printed: anything else may be as large as its sender made it.
-      std::string head = xs.size() > 0 && xs.match_element<caf::atom_value>(0)
-                             ? caf::to_string(xs.get_as<caf::atom_value>(0))
-                             : std::string{"-"};
-      const auto& sender = self->current_sender();
-      spdlog::warn("{} dropped an unexpected message ({}, {} elements) from node {}", actor, head,
-                   xs.size(), sender ? caf::to_string(sender->node()) : std::string{"unknown"});
-    }
+    note(actor.c_str(), self, view);
     return caf::sec::unexpected_message;
   };
 }

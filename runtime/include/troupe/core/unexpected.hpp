@@ -19,4 +19,8 @@ namespace troupe {
 caf::scheduled_actor::default_handler
 drop_unexpected(std::string actor, std::shared_ptr<observability::registry> metrics = nullptr);
 
+/// The same without a counter, naming the actor by `self->name()`: a plain function, so
+/// short-lived actors (one per request) install it without an allocation.
+caf::result<caf::message> log_and_drop(caf::scheduled_actor* self, caf::message_view& view);
+
 } // namespace troupe

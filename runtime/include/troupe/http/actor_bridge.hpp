@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "troupe/core/unexpected.hpp"
 #include "troupe/http/responder.hpp"
 #include "troupe/observability/log_context.hpp"
 
@@ -25,6 +26,9 @@ void serve_from_actor(caf::actor_system& sys, responder res, F fn,
   sys.spawn(
       [shared, fn = std::move(fn), log = std::move(log)](caf::event_based_actor* self) mutable {
         observability::log_scope scope{log};
+        // Once it asked another node, anyone connected can address it by id: no message of
+        // theirs gets printed whole.
+        self->set_default_handler(log_and_drop);
         fn(self, shared);
       });
 }
