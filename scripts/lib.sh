@@ -5,7 +5,7 @@ TROUPE_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config clang-format
   libcaf-dev libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libpqxx-dev postgresql
-  libsodium-dev clang libclang-rt-14-dev nodejs
+  libsodium-dev clang libclang-rt-14-dev nodejs openssl
 )
 
 # Installs whatever of "$@" is missing; silent when everything is there.

@@ -12,15 +12,14 @@
 #include <caf/atom.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "troupe/cluster/agent.hpp"
+#include "troupe/cluster/protocol.hpp"
+
 namespace troupe::testing {
 
-// The agent's message names, as a rogue that read the source would use them.
-using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
-using hello_atom = caf::atom_constant<caf::atom("hello")>;
-using joined_atom = caf::atom_constant<caf::atom("joined")>;
-using leave_atom = caf::atom_constant<caf::atom("leave")>;
-using leaving_atom = caf::atom_constant<caf::atom("leaving")>;
-using found_atom = caf::atom_constant<caf::atom("found")>;
+// The agent's messages, as a rogue that read the source would use them.
+using namespace cluster::protocol;
+using cluster::leave_atom;
 
 /// How a rogue peer dresses: no TLS at all, or TLS with some certificate and key (from the
 /// cluster's CA or from another).

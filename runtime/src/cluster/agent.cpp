@@ -31,6 +31,7 @@
 
 #include "proof.hpp"
 #include "troupe/cluster/guard.hpp"
+#include "troupe/cluster/protocol.hpp"
 #include "troupe/cluster/socket_guard.hpp"
 #include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
@@ -42,13 +43,8 @@ namespace troupe::cluster {
 
 namespace {
 
-using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
-using hello_atom = caf::atom_constant<caf::atom("hello")>;
-using leaving_atom = caf::atom_constant<caf::atom("leaving")>;
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using namespace protocol;
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
-using found_atom = caf::atom_constant<caf::atom("found")>;
-using joined_atom = caf::atom_constant<caf::atom("joined")>;
 
 using clock = membership::clock;
 

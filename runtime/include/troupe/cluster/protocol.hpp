@@ -1,0 +1,23 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+/// The messages node agents exchange, as they travel between nodes (see agent.cpp for the
+/// handshake they make up).
+namespace troupe::cluster::protocol {
+
+/// `(challenge_atom, asker_nonce) -> nonce`: asks for a nonce to prove the secret over.
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
+/// `(hello_atom, nonce, asker_nonce, proof, name, incarnation, address, roles, caf_node) ->
+/// (proof, name, incarnation, address, roles, peers, router)`: the dialer's proof and identity.
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+/// `(joined_atom, router)`: the dialer, having checked the answer's proof, hands its router.
+using joined_atom = caf::atom_constant<caf::atom("joined")>;
+/// `(leaving_atom, name, incarnation) -> ok`: a member announces its own leave.
+using leaving_atom = caf::atom_constant<caf::atom("leaving")>;
+/// `(found_atom, addresses)`: addresses to dial, from this node's DNS resolver only.
+using found_atom = caf::atom_constant<caf::atom("found")>;
+/// `(retry_atom)`: the agent's own timer to dial unconnected peers.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+} // namespace troupe::cluster::protocol
