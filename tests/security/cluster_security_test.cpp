@@ -165,7 +165,7 @@ TEST_F(cluster_security, a_certified_stranger_cannot_command_kill_or_flood_the_a
   }
   // A hello with a made-up proof: refused, and no router handed out.
   std::string nonce;
-  self->request(*agent, 2s, challenge_atom::value, std::string(32, 'b'))
+  self->request(*agent, 2s, challenge_atom::value, std::string(32, 'b'), cluster::protocol::version)
       .receive([&](const std::string& n) { nonce = n; }, [](caf::error&) {});
   bool got_router = false;
   caf::error hello_error;
@@ -178,7 +178,8 @@ TEST_F(cluster_security, a_certified_stranger_cannot_command_kill_or_flood_the_a
   // A flood of challenges: a few answered, the rest refused, the table not filled.
   size_t nonces = 0;
   for (int i = 0; i < 500; ++i)
-    self->request(*agent, 2s, challenge_atom::value, std::string(32, 'a'))
+    self->request(*agent, 2s, challenge_atom::value, std::string(32, 'a'),
+                  cluster::protocol::version)
         .receive([&](const std::string&) { ++nonces; },
                  [&](caf::error& e) { ASSERT_NE(e, caf::sec::request_timeout) << i; });
   EXPECT_EQ(nonces, 4u) << "one node gets four handshakes at a time, no more";
@@ -197,6 +198,28 @@ TEST_F(cluster_security, a_certified_stranger_cannot_command_kill_or_flood_the_a
   // A real node still joins after the flood.
   auto& n3 = cluster_.start("n3");
   EXPECT_TRUE(test_cluster::await_state(n3, "n1", "up", 10s)) << n3.node->proc.err();
+  expect_unharmed();
+}
+
+// A node of another protocol version (a canary of a release that changed the messages) is
+// refused at its first message, with one line saying why on both sides.
+TEST_F(cluster_security, a_peer_of_another_protocol_version_is_refused_with_one_clear_line) {
+  SetUpIncarnation();
+  rogue_peer canary{insider()};
+  auto agent = canary.connect(n1().cluster_port, 5s);
+  ASSERT_TRUE(agent);
+  caf::scoped_actor self{canary.system()};
+  caf::error err;
+  self->request(*agent, 2s, challenge_atom::value, std::string(32, 'c'),
+                cluster::protocol::version + 1)
+      .receive([](const std::string&) {}, [&](caf::error& e) { err = e; });
+  ASSERT_TRUE(err) << "a nonce was handed to another protocol version";
+  EXPECT_NE(canary.system().render(err).find("cluster protocol"), std::string::npos)
+      << canary.system().render(err);
+  auto line = n1().node->proc.wait_for_line("speaks cluster protocol", 5s);
+  ASSERT_TRUE(line) << n1().node->proc.err();
+  EXPECT_NE(line->find(std::to_string(cluster::protocol::version + 1)), std::string::npos);
+  EXPECT_EQ(refused("cluster-agent", "protocol version"), 1);
   expect_unharmed();
 }
 
@@ -223,12 +246,13 @@ TEST_P(cluster_security_relay, a_relayed_hello_is_refused) {
   auto relay = rogue.system().spawn(
       [victim = *victim, seen, delegate](caf::event_based_actor* self) -> caf::behavior {
         return {
-            [=](challenge_atom, const std::string& their_nonce) {
+            [=](challenge_atom, const std::string& their_nonce, uint32_t version) {
               auto rp = self->make_response_promise();
               if (delegate)
-                rp.delegate(victim, challenge_atom::value, their_nonce);
+                rp.delegate(victim, challenge_atom::value, their_nonce, version);
               else
-                self->request(victim, std::chrono::seconds(2), challenge_atom::value, their_nonce)
+                self->request(victim, std::chrono::seconds(2), challenge_atom::value, their_nonce,
+                              version)
                     .then([=](const std::string& n) mutable { rp.deliver(n); },
                           [=](caf::error& e) mutable { rp.deliver(e); });
               return rp;

@@ -84,6 +84,7 @@ struct agent_state {
   std::set<std::string> candidates;                  // peer addresses to stay connected to
   std::set<std::string> dialing;                     // connects or handshakes under way
   std::set<std::string> self_aliases;                // addresses that turned out to be this node
+  std::set<std::string> incompatible; // peers that refused this node's protocol version
   std::map<caf::actor_addr, std::pair<std::string, std::string>> links; // agent → member
   std::map<std::string, caf::actor, std::less<>> routers;               // up peers' inbound routers
 };
@@ -258,7 +259,7 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
   auto& cfg = self->state.cfg;
   auto timeout = caf::timespan{cfg.connect_timeout};
   auto ours = random_hex(16);
-  self->request(peer, timeout, challenge_atom::value, ours)
+  self->request(peer, timeout, challenge_atom::value, ours, protocol::version)
       .then(
           [=](const std::string& their_nonce) {
             auto& st = self->state;
@@ -297,8 +298,15 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
                     });
           },
           [=](caf::error& err) {
-            self->state.dialing.erase(address);
-            spdlog::debug("cluster: no handshake with {}: {}", address, describe(err));
+            auto& st = self->state;
+            st.dialing.erase(address);
+            // A peer of another protocol version says so once; it is tried again quietly, as
+            // a rollout or rollback may settle it.
+            if (is(err, errc::invalid_state) && st.incompatible.insert(address).second)
+              spdlog::error("cluster: the peer at {} refused this node: {}", address,
+                            describe(err));
+            else
+              spdlog::debug("cluster: no handshake with {}: {}", address, describe(err));
           });
 }
 
@@ -563,9 +571,21 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
           return refused(self, "command from another node");
         learn_candidates(self, addresses);
       },
-      [self](challenge_atom, const std::string& their_nonce) -> caf::result<std::string> {
+      [self](challenge_atom, const std::string& their_nonce,
+             uint32_t version) -> caf::result<std::string> {
         auto& st = self->state;
         const auto& sender = self->current_sender();
+        if (version != protocol::version) {
+          // A canary of another version must fail safe, not misread what it is sent.
+          spdlog::error("cluster: refusing a peer that speaks cluster protocol {}; this node "
+                        "speaks {} (roll back or upgrade one side)",
+                        version, protocol::version);
+          refused(self, "protocol version");
+          return make_error(errc::invalid_state, "cluster protocol " + std::to_string(version) +
+                                                     " refused; this node "
+                                                     "speaks " +
+                                                     std::to_string(protocol::version));
+        }
         if (!sender || their_nonce.size() != 32)
           return make_error(errc::invalid_argument, "a challenge carries the asker's nonce");
         size_t theirs = 0;

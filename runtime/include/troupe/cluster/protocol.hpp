@@ -1,12 +1,20 @@
 #pragma once
 
+#include <cstdint>
+
 #include <caf/atom.hpp>
 
 /// The messages node agents exchange, as they travel between nodes (see agent.cpp for the
 /// handshake they make up).
 namespace troupe::cluster::protocol {
 
-/// `(challenge_atom, asker_nonce) -> nonce`: asks for a nonce to prove the secret over.
+/// The version of what nodes say to each other: the handshake and every message type that
+/// crosses nodes. Bump it with any change a node of the previous version would misread;
+/// nodes of different versions refuse each other at the first message.
+inline constexpr uint32_t version = 2;
+
+/// `(challenge_atom, asker_nonce, version) -> nonce`: asks for a nonce to prove the secret
+/// over; refused unless the asker speaks this node's `version`.
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 /// `(hello_atom, nonce, asker_nonce, proof, name, incarnation, address, roles, caf_node) ->
 /// (proof, name, incarnation, address, roles, peers, router)`: the dialer's proof and identity.
