@@ -124,6 +124,7 @@ std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
                                   limits.account.refill * static_cast<int64_t>(o.http_login_burst) /
                                       static_cast<int64_t>(o.http_login_client_burst));
   api->throttle = std::make_shared<user::login_throttle>(limits, ctx.metrics);
+  api->stamps = std::make_shared<user::stamp_cache>(std::chrono::milliseconds{o.auth_recheck_ms});
   return api;
 }
 

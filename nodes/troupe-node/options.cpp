@@ -133,6 +133,11 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "Milliseconds in which an account earns back one login attempt")
       ->envname("TROUPE_HTTP_LOGIN_REFILL_MS")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
+  app.add_option("--auth-recheck-ms", o.auth_recheck_ms,
+                 "How long a node believes another node's word on a user's credentials "
+                 "(0 = ask on every request)")
+      ->envname("TROUPE_AUTH_RECHECK_MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{60000}));
   app.add_option("--admin-token", o.admin_token, "Bearer token for /admin/* (empty: disabled)")
       ->envname("TROUPE_ADMIN_TOKEN")
       ->capture_default_str();

@@ -33,6 +33,9 @@ struct node_options {
   /// Milliseconds in which an account earns back one login attempt (a client address
   /// earns its whole burst back in the same time as an account does).
   int64_t http_login_refill_ms = 20000;
+  /// Milliseconds a node believes what another node said of a user's credentials (0: ask
+  /// the owner on every request); a revocation reaches other nodes within this time.
+  int64_t auth_recheck_ms = 1000;
   /// Bearer token for /admin/*; empty disables them.
   std::string admin_token;
   /// spdlog level name.

@@ -1,9 +1,11 @@
 // Token revocation across a cluster: a token dies with its user's password or the user
-// itself on every node, the one that owns the user (local copy) and the others (which
-// ask the owner).
+// itself on every node, the one that owns the user (local copy) and the others (which ask
+// the owner, or believe what it said for --auth-recheck-ms).
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -19,10 +21,14 @@ using headers = std::map<std::string, std::string>;
 
 class token_cluster : public postgres_suite {
 protected:
+  /// How long nodes believe each other on credentials; "0": they always ask.
+  virtual std::string recheck_ms() const { return "0"; }
+
   void SetUp() override {
     cluster_ = std::make_unique<test_cluster>(std::vector<std::string>{
         "--store", "postgres", "--database-url", pg_->url(), "--jwt-secret",
-        "token-cluster-test-jwt-secret-0123456789", "--hash-threads", "1", "--db-pool-size", "2"});
+        "token-cluster-test-jwt-secret-0123456789", "--hash-threads", "1", "--db-pool-size", "2",
+        "--auth-recheck-ms", recheck_ms()});
     for (auto name : {"n1", "n2"})
       cluster_->start(name);
     auto problem = cluster_->await_all_up();
@@ -80,6 +86,41 @@ TEST_F(token_cluster, a_revoked_token_is_refused_by_every_node) {
   ASSERT_EQ(node(0).send("DELETE", "/v1/users/" + id, "", fresh).status, 204);
   for (size_t n = 0; n < 2; ++n)
     EXPECT_EQ(reads(n, id, fresh), refused) << "node " << n;
+}
+
+// With the default recheck time, a node that does not own the user believes the owner's word
+// for a second: the old token dies there within that time, and a new login is never refused.
+class token_cluster_cached : public token_cluster {
+protected:
+  std::string recheck_ms() const override { return "1000"; }
+};
+
+TEST_F(token_cluster_cached, a_revoked_token_dies_everywhere_within_the_recheck_time) {
+  auto email = std::string{"cluster-cached@example.org"};
+  auto reg = node(0).send(
+      "POST", "/v1/users",
+      json{{"email", email}, {"password", "password-123"}, {"display_name", "Roamer"}}.dump());
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  auto id = json::parse(reg.body)["id"].get<std::string>();
+  auto old = login(1, email, "password-123");
+  const std::vector<int> ok(4, 200), refused(4, 401);
+  for (size_t n = 0; n < 2; ++n)
+    ASSERT_EQ(reads(n, id, old), ok) << "node " << n;
+  auto changed =
+      node(1).send("PATCH", "/v1/users/" + id, json{{"password", "password-456"}}.dump(), old);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  auto fresh = login(0, email, "password-456");
+  for (size_t n = 0; n < 2; ++n)
+    EXPECT_EQ(reads(n, id, fresh), ok) << "a new login refused on node " << n;
+  auto changed_at = std::chrono::steady_clock::now();
+  for (size_t n = 0; n < 2; ++n) {
+    while (reads(n, id, old) != refused &&
+           std::chrono::steady_clock::now() - changed_at < std::chrono::seconds(3))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(reads(n, id, old), refused) << "node " << n;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, std::chrono::milliseconds(2500))
+      << "the old token lived longer than the recheck time allows";
 }
 
 } // namespace

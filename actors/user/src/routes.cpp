@@ -105,13 +105,29 @@ void confirm_session(const api_ptr& api, caf::event_based_actor* self, const aut
                      auth::session_check::verdict done) {
   if (auto copy = local_copy(*api, who.subject))
     return done(stands(who, stamp_of(*api, *copy)) ? caf::error{} : revoked());
+  auto learn = [api, id = who.subject](std::string stamp) {
+    if (api->stamps)
+      api->stamps->put(id, std::move(stamp), stamp_cache::clock::now());
+  };
+  // Only agreement is taken from the cache: a token newer than what this node learned (a
+  // login after a password change) is confirmed with the owner, never refused on old news.
+  if (api->stamps)
+    if (auto stamp = api->stamps->find(who.subject, stamp_cache::clock::now());
+        stamp && stands(who, *stamp))
+      return done(caf::error{});
   placement::ask_owner(
       self, api->locator, entity_kind_name, who.subject, api->request_timeout,
       std::make_tuple(fetch_atom::value),
-      [api, who, done](const user_record& r) {
-        done(stands(who, api->tokens->stamp_of(r.password_hash)) ? caf::error{} : revoked());
+      [api, who, done, learn](const user_record& r) {
+        auto stamp = api->tokens->stamp_of(r.password_hash);
+        learn(stamp);
+        done(stands(who, stamp) ? caf::error{} : revoked());
       },
-      [done](const caf::error& err) { done(is(err, errc::no_such_record) ? revoked() : err); },
+      [done, learn](const caf::error& err) {
+        if (is(err, errc::no_such_record))
+          learn("");
+        done(is(err, errc::no_such_record) ? revoked() : err);
+      },
       placement::retry_policy{true}, api->directory);
 }
 

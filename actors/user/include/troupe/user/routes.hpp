@@ -8,6 +8,7 @@
 #include "troupe/user/entity.hpp"
 #include "troupe/user/login_throttle.hpp"
 #include "troupe/user/repository.hpp"
+#include "troupe/user/stamp_cache.hpp"
 
 namespace troupe {
 class blocking_pool;
@@ -53,6 +54,9 @@ struct user_api {
   caf::timespan request_timeout = std::chrono::seconds(5);
   /// Throttles login attempts per account and client address; optional.
   std::shared_ptr<login_throttle> throttle;
+  /// Stamps learned from other nodes' users, so tokens are not confirmed remotely on every
+  /// request; optional (without it, every request off the owner asks the owner).
+  std::shared_ptr<stamp_cache> stamps;
 };
 
 /// Adds /v1/users, /v1/users/me, /v1/users/{id} and /v1/auth/login to `routes`.
@@ -60,7 +64,7 @@ void add_user_routes(http::router& routes, std::shared_ptr<const user_api> api);
 
 /// Returns the check that a token's user still exists with the credentials the token was
 /// issued for, for the routes of every domain: answered from this node's copy when this
-/// node owns the user, else by asking the user entity.
+/// node owns the user, else from `stamps` while fresh, else by asking the user entity.
 std::shared_ptr<const auth::session_check> make_session_check(std::shared_ptr<const user_api> api);
 
 } // namespace troupe::user
