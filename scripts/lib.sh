@@ -1,5 +1,9 @@
 # Shared by the scripts: package installation and the build. Source it, don't run it.
 
+# ccache keys on paths relative to the checkout, so a clone in another folder (as CI makes)
+# reuses what earlier builds compiled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+
 # Debian packages the build and the tests need.
 TROUPE_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config clang-format
