@@ -14,7 +14,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 
 FROM ${BASE}
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libcaf-core0.17 libcaf-io0.17 libspdlog1.10 libfmt9 libssl3 libpqxx-6.4 libpq5 \
+      libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libspdlog1.10 libfmt9 libssl3 libpqxx-6.4 libpq5 \
       libsodium23 >/dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 troupe
