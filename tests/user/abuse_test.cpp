@@ -155,15 +155,9 @@ bool closed_within(asio::ip::tcp::socket& sock, std::chrono::milliseconds limit)
 }
 
 // One GET from `source`, on a fresh connection; the status line's code, or 0.
-int get_from(const std::string& source, uint16_t port, const std::string& target) {
-  asio::io_context io;
-  asio::ip::tcp::socket sock{io};
-  sock.open(asio::ip::tcp::v4());
-  sock.bind({asio::ip::make_address(source), 0});
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
-  auto req = "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  asio::write(sock, asio::buffer(req));
-  timeval tv{2, 0};
+// Everything `sock` receives until the server closes it or `seconds` pass without data.
+std::string read_until_closed(asio::ip::tcp::socket& sock, int seconds) {
+  timeval tv{seconds, 0};
   ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string got;
   char buf[1024];
@@ -172,6 +166,18 @@ int get_from(const std::string& source, uint16_t port, const std::string& target
     auto n = sock.read_some(asio::buffer(buf), ec);
     got.append(buf, n);
   }
+  return got;
+}
+
+int get_from(const std::string& source, uint16_t port, const std::string& target) {
+  asio::io_context io;
+  asio::ip::tcp::socket sock{io};
+  sock.open(asio::ip::tcp::v4());
+  sock.bind({asio::ip::make_address(source), 0});
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  auto req = "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  asio::write(sock, asio::buffer(req));
+  auto got = read_until_closed(sock, 2);
   return got.starts_with("HTTP/1.1 ") ? std::stoi(got.substr(9, 3)) : 0;
 }
 
@@ -368,15 +374,7 @@ TEST_F(http_abuse, http11_without_host_is_400_problem_json) {
   asio::ip::tcp::socket sock{io};
   sock.connect({asio::ip::make_address("127.0.0.1"), node_->port});
   asio::write(sock, asio::buffer(std::string{"GET /healthz HTTP/1.1\r\n\r\n"}));
-  timeval tv{3, 0};
-  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string got;
-  char buf[1024];
-  boost::system::error_code ec;
-  while (!ec) {
-    auto n = sock.read_some(asio::buffer(buf), ec);
-    got.append(buf, n);
-  }
+  auto got = read_until_closed(sock, 3);
   EXPECT_TRUE(got.starts_with("HTTP/1.1 400")) << got;
   EXPECT_NE(got.find("application/problem+json"), std::string::npos) << got;
   EXPECT_NE(got.find("Host"), std::string::npos) << got;
