@@ -14,6 +14,7 @@
 #include "components.hpp"
 #include "options.hpp"
 #include "troupe/cluster/shared_view.hpp"
+#include "troupe/cluster/socket_guard.hpp"
 #include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
@@ -137,10 +138,16 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   root = nullptr;
   node::stop_services(ctx);
   spdlog::info("node {} stopped", opts.node_name);
-  // The actor system's destructor waits for every connection; one a peer left half-open in
-  // its TLS handshake could hold it forever, so the stop is bounded here.
-  std::thread([exit_code] {
-    std::this_thread::sleep_for(10s);
+  // The actor system's destructor waits for every connection. A peer may still dial in while
+  // it runs, and a connection left half-open in its TLS handshake would hold it forever: keep
+  // closing what arrives on the cluster port, and bound the stop.
+  std::thread([exit_code, port = opts.cluster_port] {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (port != 0)
+        cluster::close_connections(port);
+      std::this_thread::sleep_for(100ms);
+    }
     spdlog::error("the actor system did not shut down within 10 s; exiting");
     std::_Exit(exit_code);
   }).detach();
