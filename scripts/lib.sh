@@ -1,8 +1,10 @@
 # Shared by the scripts: package installation and the build. Source it, don't run it.
 
-# ccache keys on paths relative to the checkout, so a clone in another folder (as CI makes)
-# reuses what earlier builds compiled.
+# ccache keys on paths relative to the checkout and not on the build folder, so a clone in
+# another folder (as CI makes) reuses what earlier builds compiled (debug info then names the
+# folder of the build that filled the cache).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 # Debian packages the build and the tests need.
 TROUPE_PACKAGES=(
