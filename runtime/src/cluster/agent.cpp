@@ -123,13 +123,7 @@ bool from_this_node(agent_actor* self) {
 }
 
 void refused(agent_actor* self, const char* what) {
-  if (self->state.metrics)
-    self->state.metrics
-        ->counters("troupe_cluster_refused_total",
-                   "Messages from other nodes refused before an actor's mailbox.",
-                   {"actor", "reason"})
-        .with({"cluster-agent", what})
-        .inc();
+  count_refusal(self->state.metrics.get(), "cluster-agent", what);
 }
 
 // The up peers' CAF nodes, and those verified but not yet joined (they may already route).

@@ -1,13 +1,11 @@
 #include "troupe/cluster/guard.hpp"
 
-#include <atomic>
-#include <chrono>
-
 #include <caf/node_id.hpp>
 #include <caf/system_messages.hpp>
 #include <spdlog/spdlog.h>
 
 #include "troupe/cluster/shared_view.hpp"
+#include "troupe/core/unexpected.hpp"
 #include "troupe/observability/metrics.hpp"
 
 namespace troupe::cluster {
@@ -40,22 +38,20 @@ bool remote_guard::admit(const caf::mailbox_element& e, const caf::node_id& home
   return false;
 }
 
-void remote_guard::refuse(const char* who, const char* reason,
-                          const caf::mailbox_element& e) const {
-  if (metrics_)
-    metrics_
+void count_refusal(observability::registry* metrics, const char* actor, const char* reason) {
+  if (metrics)
+    metrics
         ->counters("troupe_cluster_refused_total",
                    "Messages from other nodes refused before an actor's mailbox.",
                    {"actor", "reason"})
-        .with({who, reason})
+        .with({actor, reason})
         .inc();
-  // An attacker chooses how many messages arrive: the log gets one line a second at most.
-  static std::atomic<int64_t> last_line{0};
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::steady_clock::now().time_since_epoch())
-                 .count();
-  auto before = last_line.load(std::memory_order_relaxed);
-  if (now > before && last_line.compare_exchange_strong(before, now))
+}
+
+void remote_guard::refuse(const char* who, const char* reason,
+                          const caf::mailbox_element& e) const {
+  count_refusal(metrics_.get(), who, reason);
+  if (log_slot_free())
     spdlog::warn("cluster: {} refused a message ({}) from node {}", who, reason,
                  e.sender ? caf::to_string(e.sender->node()) : std::string{"unknown"});
 }

@@ -13,9 +13,6 @@
 
 namespace troupe {
 
-namespace {
-
-// Whether a line may be logged now: one a second for the whole process.
 bool log_slot_free() {
   static std::atomic<int64_t> last{0};
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -24,6 +21,8 @@ bool log_slot_free() {
   auto before = last.load(std::memory_order_relaxed);
   return now > before && last.compare_exchange_strong(before, now);
 }
+
+namespace {
 
 // One bounded line about an unexpected message, when the log has room for it.
 void note(const char* actor, caf::scheduled_actor* self, caf::message_view& view) {

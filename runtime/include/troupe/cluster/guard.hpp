@@ -16,6 +16,10 @@ namespace troupe::cluster {
 
 class shared_view;
 
+/// Counts one refused message in `troupe_cluster_refused_total{actor,reason}` (`metrics` may be
+/// null).
+void count_refusal(observability::registry* metrics, const char* actor, const char* reason);
+
 /// Decides, before a message reaches an actor's mailbox, whether the actor takes it.
 ///
 /// CAF delivers to any actor whose id was ever sent to a peer, from anyone connected. A

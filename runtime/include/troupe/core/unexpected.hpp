@@ -19,6 +19,10 @@ namespace troupe {
 caf::scheduled_actor::default_handler
 drop_unexpected(std::string actor, std::shared_ptr<observability::registry> metrics = nullptr);
 
+/// Whether a line about traffic that others control may be logged now: one a second for the
+/// whole process, so whoever sends the traffic cannot choose the log's volume.
+bool log_slot_free();
+
 /// The same without a counter, naming the actor by `self->name()`: a plain function, so
 /// short-lived actors (one per request) install it without an allocation.
 caf::result<caf::message> log_and_drop(caf::scheduled_actor* self, caf::message_view& view);
