@@ -16,14 +16,21 @@ using tcp = boost::asio::ip::tcp;
 http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
                      const std::map<std::string, std::string>& headers, const std::string& body,
                      std::chrono::milliseconds timeout) {
+  return http_call("127.0.0.1", port, method, target, headers, body, timeout);
+}
+
+http_reply http_call(const std::string& host, uint16_t port, const std::string& method,
+                     const std::string& target,
+                     const std::map<std::string, std::string>& headers, const std::string& body,
+                     std::chrono::milliseconds timeout) {
   http_reply reply;
   try {
     boost::asio::io_context io;
     beast::tcp_stream stream{io};
     stream.expires_after(timeout);
-    stream.connect(tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), port});
+    stream.connect(tcp::endpoint{boost::asio::ip::make_address(host), port});
     bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::host, host);
     for (auto& [k, v] : headers)
       req.set(k, v);
     req.body() = body;
