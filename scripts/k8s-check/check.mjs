@@ -1,0 +1,235 @@
+// Checks rendered Kubernetes manifests offline: every object against its schema (the
+// kubernetes-models packages), every key known to that schema, and the deployment policy.
+//
+//   node check.mjs NAME=FILE...   FILE holds one overlay's `kubectl kustomize` output
+//   node check.mjs --self-test FILE   proves the checks catch what they claim, on FILE's objects
+//
+// The models' validators are compiled JSON schemas: they reject wrong types and missing
+// fields but ignore keys they do not know, so a misspelt key (readinesProbe) would pass.
+// To find those, each object is validated through a proxy that records which keys the
+// validator looked at; a key it never looked at is not in the schema.
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
+
+const require = createRequire(import.meta.url);
+
+// API groups outside the core models, by the package that models them.
+const packages = {
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+  "cert-manager.io": "@kubernetes-models/cert-manager",
+};
+
+function modelOf(obj) {
+  const { apiVersion, kind } = obj;
+  if (typeof apiVersion !== "string" || typeof kind !== "string")
+    throw new Error("no apiVersion or kind");
+  const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+  const pkg = packages[group] ?? "kubernetes-models";
+  let module;
+  try {
+    module = require(`${pkg}/${apiVersion}`);
+  } catch {
+    throw new Error(`no schema for apiVersion ${apiVersion}`);
+  }
+  const model = module[kind];
+  if (typeof model !== "function") throw new Error(`no schema for ${kind} in ${apiVersion}`);
+  return model;
+}
+
+// Runs the model's validator on a proxy of obj; returns the paths of keys it never read.
+function unknownKeys(model, obj) {
+  const seen = new WeakMap();
+  const wrap = (value) => {
+    if (value === null || typeof value !== "object") return value;
+    if (!seen.has(value)) seen.set(value, new Set());
+    const keys = seen.get(value);
+    return new Proxy(value, {
+      get(target, key, receiver) {
+        if (typeof key === "string") keys.add(key);
+        return wrap(Reflect.get(target, key, receiver));
+      },
+      has(target, key) {
+        if (typeof key === "string") keys.add(key);
+        return Reflect.has(target, key);
+      },
+    });
+  };
+  model.prototype.validate.call(wrap(obj));
+  const unknown = [];
+  const walk = (value, path) => {
+    if (value === null || typeof value !== "object") return;
+    const keys = seen.get(value);
+    if (!keys) return; // the validator did not descend here (free-form content)
+    for (const [key, child] of Object.entries(value)) {
+      const at = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+      if (Array.isArray(value) || keys.has(key)) walk(child, at);
+      else unknown.push(at);
+    }
+  };
+  walk(obj, "");
+  return unknown;
+}
+
+function podSpecOf(obj) {
+  switch (obj.kind) {
+    case "Pod":
+      return obj.spec;
+    case "Deployment":
+    case "StatefulSet":
+    case "DaemonSet":
+    case "ReplicaSet":
+    case "Job":
+      return obj.spec?.template?.spec;
+    case "CronJob":
+      return obj.spec?.jobTemplate?.spec?.template?.spec;
+    default:
+      return undefined;
+  }
+}
+
+// The deployment policy: what every container must declare.
+function policyProblems(obj) {
+  const pod = podSpecOf(obj);
+  if (!pod) return [];
+  const problems = [];
+  const podSecurity = pod.securityContext ?? {};
+  for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    const say = (what) => problems.push(`container ${c.name}: ${what}`);
+    const sec = c.securityContext ?? {};
+    const image = String(c.image ?? "");
+    const isTroupe = /(^|\/)troupe-node(:|@|$)/.test(image);
+    const init = (pod.initContainers ?? []).includes(c);
+    const probes = init ? [] : isTroupe
+      ? ["startupProbe", "livenessProbe", "readinessProbe"]
+      : ["livenessProbe", "readinessProbe"];
+    for (const probe of probes) if (!c[probe]) say(`no ${probe}`);
+    for (const kind of ["requests", "limits"])
+      for (const resource of ["cpu", "memory"])
+        if (c.resources?.[kind]?.[resource] === undefined) say(`no ${kind}.${resource}`);
+    const nonRoot = sec.runAsNonRoot ?? podSecurity.runAsNonRoot;
+    const user = sec.runAsUser ?? podSecurity.runAsUser;
+    if (nonRoot !== true) say("runAsNonRoot is not true");
+    if (user === 0) say("runAsUser is 0");
+    if (sec.readOnlyRootFilesystem !== true) say("readOnlyRootFilesystem is not true");
+    if (sec.allowPrivilegeEscalation !== false) say("allowPrivilegeEscalation is not false");
+    if (!(sec.capabilities?.drop ?? []).includes("ALL")) say("capabilities do not drop ALL");
+    const seccomp = sec.seccompProfile?.type ?? podSecurity.seccompProfile?.type;
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") say("no seccomp profile");
+    const name = image.split("@")[0].split("/").pop();
+    const digest = image.includes("@sha256:");
+    if (!digest && !name.includes(":")) say(`image ${image} has no tag`);
+    else if (name.endsWith(":latest")) say(`image ${image} uses the tag latest`);
+  }
+  return problems;
+}
+
+// kustomize folds long base64 values of generated Secrets over lines; the API server's
+// decoder skips the line breaks, the schema's "byte" format does not.
+function asSent(obj) {
+  if (obj.kind !== "Secret" || !obj.data) return obj;
+  const data = Object.fromEntries(
+    Object.entries(obj.data).map(([k, v]) => [k, typeof v === "string" ? v.replace(/\n/g, "") : v]));
+  return { ...obj, data };
+}
+
+// Every problem of one object, each a line.
+function check(obj) {
+  const id = `${obj?.kind ?? "?"} ${obj?.metadata?.name ?? "?"}`;
+  let model;
+  try {
+    model = modelOf(obj);
+  } catch (err) {
+    return [`${id}: ${err.message}`];
+  }
+  const sent = asSent(obj);
+  try {
+    new model(sent).validate();
+  } catch (err) {
+    return [`${id}: schema: ${err.message}`];
+  }
+  return [
+    ...unknownKeys(model, sent).map((path) => `${id}: unknown key ${path}`),
+    ...policyProblems(obj).map((p) => `${id}: ${p}`),
+  ];
+}
+
+function load(file) {
+  const docs = parseAllDocuments(readFileSync(file, "utf8"));
+  const objects = [];
+  for (const doc of docs) {
+    if (doc.errors.length) throw new Error(`${file}: ${doc.errors[0].message}`);
+    const obj = doc.toJS();
+    if (obj !== null) objects.push(obj);
+  }
+  return objects;
+}
+
+// Breaks copies of the rendered objects the way a careless edit would and fails unless
+// every break is caught; the untouched objects must pass.
+function selfTest(objects) {
+  const deployment = objects.find((o) => o.kind === "Deployment");
+  if (!deployment) throw new Error("self-test: no Deployment to break");
+  // What each break does, and a line the checks must report for it.
+  const cases = [
+    ["a misspelt key", /unknown key .*\.readinesProbe$/,
+      (d) => renameKey(container(d), "readinessProbe", "readinesProbe")],
+    ["a misspelt nested key", /unknown key .*\.resources\.limts$/,
+      (d) => renameKey(container(d).resources, "limits", "limts")],
+    ["a misspelt key in a list", /unknown key .*\.ports\[0\]\.protocl$/,
+      (d) => renameKey(container(d).ports[0], "protocol", "protocl")],
+    ["a misspelt top-level key", /unknown key \.metdata$/, (d) => (d.metdata = {})],
+    ["a missing startup probe", /no startupProbe/, (d) => delete container(d).startupProbe],
+    ["a missing liveness probe", /no livenessProbe/, (d) => delete container(d).livenessProbe],
+    ["missing limits", /no limits\.cpu/, (d) => delete container(d).resources.limits],
+    ["a root user", /runAsUser is 0/, (d) => (d.spec.template.spec.securityContext.runAsUser = 0)],
+    ["a writable root filesystem", /readOnlyRootFilesystem/,
+      (d) => delete container(d).securityContext.readOnlyRootFilesystem],
+    ["the tag latest", /uses the tag latest/,
+      (d) => (container(d).image = container(d).image.replace(/:[^:/]*$/, ":latest"))],
+    ["no tag", /has no tag/, (d) => (container(d).image = container(d).image.replace(/:[^:/]*$/, ""))],
+    ["a wrong type", /schema: .*replicas/, (d) => (d.spec.replicas = "three")],
+  ];
+  let failed = 0;
+  const clean = check(deployment);
+  if (clean.length) {
+    console.error(`self-test: the untouched Deployment fails:\n  ${clean.join("\n  ")}`);
+    failed++;
+  }
+  for (const [what, expected, breakIt] of cases) {
+    const copy = structuredClone(deployment);
+    breakIt(copy);
+    const problems = check(copy);
+    if (!problems.some((p) => expected.test(p))) {
+      console.error(`self-test: ${what} was not reported (${expected}); got:\n  ${problems.join("\n  ") || "nothing"}`);
+      failed++;
+    }
+  }
+  if (failed) process.exit(1);
+  console.log(`self-test: ${cases.length} broken copies of Deployment ${deployment.metadata.name} caught`);
+}
+
+function container(deployment) {
+  return deployment.spec.template.spec.containers[0];
+}
+
+function renameKey(obj, from, to) {
+  obj[to] = obj[from];
+  delete obj[from];
+}
+
+const args = process.argv.slice(2);
+if (args[0] === "--self-test") {
+  selfTest(load(args[1]));
+} else {
+  let failed = 0;
+  for (const arg of args) {
+    const [name, file] = arg.split("=");
+    const objects = load(file);
+    const problems = objects.flatMap(check);
+    for (const p of problems) console.error(`${name}: ${p}`);
+    failed += problems.length;
+    if (!problems.length) console.log(`${name}: ${objects.length} objects valid, no unknown keys, policy met`);
+  }
+  if (failed) process.exit(1);
+}
