@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# What one Troupe pod uses, for the requests and limits in k8s/: three nodes on loopback,
+# configured as the manifests configure them (mutual TLS, PostgreSQL, two scheduler threads,
+# JSON logs), a throwaway PostgreSQL with fsync on. Phases: idle, reads (GET /v1/users/{id}
+# through every node), durable writes (POST /v1/orders through every node). For each phase,
+# each node's CPU (millicores, from /proc/PID/stat) and resident memory (MiB, VmRSS at the
+# end of the phase, and the peak VmHWM), and the requests per second all nodes served.
+#
+#   bench/k8s_resources.sh [seconds=20] [connections-per-node=16]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-20}"; conns="${2:-16}"
+source scripts/lib.sh
+troupe_install "${TROUPE_PACKAGES[@]}" wrk
+[ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
+cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
+
+work=$(mktemp -d)
+chown postgres "$work"
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+as_postgres=(runuser -u postgres --)
+declare -A pid
+cleanup() {
+  for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
+  "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pg_port=$(free_port)
+"${as_postgres[@]}" "$pg_bin/initdb" -D "$work/data" -A trust -U postgres --no-locale >/dev/null
+"${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/pg.log" -w \
+  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1" start >/dev/null
+createdb -h "$work" -p "$pg_port" -U postgres troupe
+
+scripts/cluster-certs "$work/tls" troupe >/dev/null
+declare -A http cport
+for n in n1 n2 n3; do http[$n]=$(free_port); cport[$n]=$(free_port); done
+for n in n1 n2 n3; do
+  # The manifests' settings (k8s/base/shared/kustomization.yaml), on loopback ports.
+  TROUPE_STORE=postgres TROUPE_DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/troupe" \
+  TROUPE_LOG_FORMAT=json TROUPE_ACTOR_THREADS=2 TROUPE_DRAIN_TIMEOUT_MS=10000 \
+  TROUPE_CLUSTER_TLS_CERT="$work/tls/troupe.pem" TROUPE_CLUSTER_TLS_KEY="$work/tls/troupe.key" \
+  TROUPE_CLUSTER_TLS_CA="$work/tls/ca.pem" TROUPE_CLUSTER_SECRET=bench-cluster-secret-0123 \
+  TROUPE_JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 TROUPE_ADMIN_TOKEN=bench \
+  TROUPE_ADMIN_EMAIL=admin@example.org TROUPE_ADMIN_PASSWORD=admin-password \
+    build/nodes/troupe-node/troupe-node --node-name "$n" --http-host 127.0.0.1 \
+    --http-port "${http[$n]}" --cluster-host 127.0.0.1 --advertise-host 127.0.0.1 \
+    --cluster-port "${cport[$n]}" --seeds "127.0.0.1:${cport[n1]}" >"$work/$n.log" 2>&1 &
+  pid[$n]=$!
+done
+for n in n1 n2 n3; do
+  for _ in $(seq 300); do
+    [ "$(curl -s -H 'Authorization: Bearer bench' "http://127.0.0.1:${http[$n]}/admin/cluster" |
+      grep -o '"state":"up"' | wc -l)" -ge 3 ] && curl -sf "http://127.0.0.1:${http[$n]}/readyz" >/dev/null && break
+    sleep 0.1
+  done
+done
+
+url="http://127.0.0.1:${http[n1]}"
+login() {
+  curl -sf -X POST "$url/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"$2\"}" | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
+}
+admin=""
+for _ in $(seq 50); do admin=$(login admin@example.org admin-password || true); [ -n "$admin" ] && break; sleep 0.2; done
+for i in $(seq 8); do
+  curl -sf -X PUT "$url/v1/inventory/sku-$i" -H "Authorization: Bearer $admin" \
+    -H 'Content-Type: application/json' -d '{"on_hand": 1000000000}' >/dev/null
+done
+id=$(curl -sf -X POST "$url/v1/users" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.org","password":"bench-password","display_name":"Bench"}' |
+  sed 's/.*"id":"\([^"]*\)".*/\1/')
+token=$(login bench@example.org bench-password)
+
+cat >"$work/post.lua" <<LUA
+local n = 0
+local prefix = "k8s"
+init = function(args) prefix = args[1] or prefix end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = prefix .. "-" .. n
+  return wrk.format(nil, nil, nil, '{"items":[{"sku":"sku-' .. (n % 8 + 1) ..
+    '","quantity":1}],"payment":{"method":"sim","token":"tok_ok"}}')
+end
+LUA
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+phase() { # name, then the command that loads node $n (or nothing for idle)
+  local name="$1"; shift
+  declare -A before
+  for n in n1 n2 n3; do before[$n]=$(ticks "${pid[$n]}"); done
+  local t0; t0=$(date +%s%N)
+  local loads=()
+  if [ $# -gt 0 ]; then
+    for n in n1 n2 n3; do "$@" "$n" >"$work/$name.$n.wrk" & loads+=($!); done
+    for l in "${loads[@]}"; do wait "$l"; done
+  else
+    sleep "$secs"
+  fi
+  local elapsed; elapsed=$(( ($(date +%s%N) - t0) / 1000000 ))
+  local rps=0 errors=0
+  if [ $# -gt 0 ]; then
+    rps=$(cat "$work/$name".n?.wrk | awk '/Requests\/sec/ {s += $2} END {printf "%.0f", s}')
+    errors=$(cat "$work/$name".n?.wrk | awk '/Non-2xx/ {s += $NF} END {print s + 0}')
+  fi
+  for n in n1 n2 n3; do
+    local used=$(( $(ticks "${pid[$n]}") - before[$n] ))
+    printf '%-6s %s  cpu %4d m  rss %5.1f MiB  peak %5.1f MiB  (%s req/s all nodes, %s non-2xx)\n' \
+      "$name" "$n" "$(( used * 1000 * 1000 / $(getconf CLK_TCK) / elapsed ))" \
+      "$(awk -v k="$(kib "${pid[$n]}" VmRSS)" 'BEGIN {print k / 1024}')" \
+      "$(awk -v k="$(kib "${pid[$n]}" VmHWM)" 'BEGIN {print k / 1024}')" "$rps" "$errors"
+  done
+}
+reads() { wrk -t1 -c"$conns" -d"${secs}s" -H "Authorization: Bearer $token" "http://127.0.0.1:${http[$1]}/v1/users/$id"; }
+writes() { wrk -t1 -c"$conns" -d"${secs}s" -s "$work/post.lua" "http://127.0.0.1:${http[$1]}/v1/orders" -- "$1-$(date +%s%N)"; }
+
+echo "machine: $(nproc) cores; three nodes, PostgreSQL and wrk share them"
+phase idle
+phase reads reads
+phase writes writes
+phase settle # the outbox delivers the writes' notifications
+phase idle
