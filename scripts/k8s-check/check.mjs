@@ -2,7 +2,8 @@
 // kubernetes-models packages), every key known to that schema, and the deployment policy.
 //
 //   node check.mjs NAME=FILE...   FILE holds one overlay's `kubectl kustomize` output
-//   node check.mjs --self-test FILE   proves the checks catch what they claim, on FILE's objects
+//   node check.mjs --self-test FILE...  proves the checks catch what they claim, on copies of
+//                                       the objects in FILEs broken on purpose
 //
 // The models' validators are compiled JSON schemas: they reject wrong types and missing
 // fields but ignore keys they do not know, so a misspelt key (readinesProbe) would pass.
@@ -166,51 +167,57 @@ function load(file) {
 }
 
 // Breaks copies of the rendered objects the way a careless edit would and fails unless
-// every break is caught; the untouched objects must pass.
+// every break is reported; the untouched objects must pass.
 function selfTest(objects) {
-  const deployment = objects.find((o) => o.kind === "Deployment");
-  if (!deployment) throw new Error("self-test: no Deployment to break");
-  // What each break does, and a line the checks must report for it.
+  const c0 = (o) => podSpecOf(o).containers[0];
+  // The kind broken, what the break is, a line the checks must report, and the break.
   const cases = [
-    ["a misspelt key", /unknown key .*\.readinesProbe$/,
-      (d) => renameKey(container(d), "readinessProbe", "readinesProbe")],
-    ["a misspelt nested key", /unknown key .*\.resources\.limts$/,
-      (d) => renameKey(container(d).resources, "limits", "limts")],
-    ["a misspelt key in a list", /unknown key .*\.ports\[0\]\.protocl$/,
-      (d) => renameKey(container(d).ports[0], "protocol", "protocl")],
-    ["a misspelt top-level key", /unknown key \.metdata$/, (d) => (d.metdata = {})],
-    ["a missing startup probe", /no startupProbe/, (d) => delete container(d).startupProbe],
-    ["a missing liveness probe", /no livenessProbe/, (d) => delete container(d).livenessProbe],
-    ["missing limits", /no limits\.cpu/, (d) => delete container(d).resources.limits],
-    ["a root user", /runAsUser is 0/, (d) => (d.spec.template.spec.securityContext.runAsUser = 0)],
-    ["a writable root filesystem", /readOnlyRootFilesystem/,
-      (d) => delete container(d).securityContext.readOnlyRootFilesystem],
-    ["the tag latest", /uses the tag latest/,
-      (d) => (container(d).image = container(d).image.replace(/:[^:/]*$/, ":latest"))],
-    ["no tag", /has no tag/, (d) => (container(d).image = container(d).image.replace(/:[^:/]*$/, ""))],
-    ["a wrong type", /schema: .*replicas/, (d) => (d.spec.replicas = "three")],
+    ["Deployment", "a misspelt key", /unknown key .*\.readinesProbe$/,
+      (d) => renameKey(c0(d), "readinessProbe", "readinesProbe")],
+    ["Deployment", "a misspelt nested key", /unknown key .*\.resources\.limts$/,
+      (d) => renameKey(c0(d).resources, "limits", "limts")],
+    ["Deployment", "a misspelt key in a list", /unknown key .*\.ports\[0\]\.protocl$/,
+      (d) => renameKey(c0(d).ports[0], "protocol", "protocl")],
+    ["Deployment", "a misspelt top-level key", /unknown key \.metdata$/, (d) => (d.metdata = {})],
+    ["Deployment", "a missing startup probe", /no startupProbe/, (d) => delete c0(d).startupProbe],
+    ["Deployment", "a missing liveness probe", /no livenessProbe/, (d) => delete c0(d).livenessProbe],
+    ["Deployment", "missing limits", /no limits\.cpu/, (d) => delete c0(d).resources.limits],
+    ["Deployment", "a root user", /runAsUser is 0/,
+      (d) => (d.spec.template.spec.securityContext.runAsUser = 0)],
+    ["Deployment", "a writable root filesystem", /readOnlyRootFilesystem/,
+      (d) => delete c0(d).securityContext.readOnlyRootFilesystem],
+    ["Deployment", "the tag latest", /uses the tag latest/,
+      (d) => (c0(d).image = c0(d).image.replace(/:[^:/]*$/, ":latest"))],
+    ["Deployment", "no tag", /has no tag/, (d) => (c0(d).image = c0(d).image.replace(/:[^:/]*$/, ""))],
+    ["Deployment", "a wrong type", /schema: .*replicas/, (d) => (d.spec.replicas = "three")],
+    ["StatefulSet", "a missing readiness probe", /no readinessProbe/,
+      (d) => delete c0(d).readinessProbe],
+    ["ServiceMonitor", "a misspelt key", /unknown key .*\.endpoints\[0\]\.pth$/,
+      (d) => renameKey(d.spec.endpoints[0], "path", "pth")],
+    ["Certificate", "a misspelt key", /unknown key \.spec\.dnsName$/,
+      (d) => renameKey(d.spec, "dnsNames", "dnsName")],
   ];
   let failed = 0;
-  const clean = check(deployment);
-  if (clean.length) {
-    console.error(`self-test: the untouched Deployment fails:\n  ${clean.join("\n  ")}`);
+  const say = (line) => {
+    console.error(`self-test: ${line}`);
     failed++;
+  };
+  for (const kind of new Set(cases.map(([k]) => k))) {
+    const obj = objects.find((o) => o.kind === kind);
+    if (!obj) say(`no ${kind} to break`);
+    else if (check(obj).length) say(`the untouched ${kind} fails:\n  ${check(obj).join("\n  ")}`);
   }
-  for (const [what, expected, breakIt] of cases) {
-    const copy = structuredClone(deployment);
+  for (const [kind, what, expected, breakIt] of cases) {
+    const obj = objects.find((o) => o.kind === kind);
+    if (!obj) continue;
+    const copy = structuredClone(obj);
     breakIt(copy);
     const problems = check(copy);
-    if (!problems.some((p) => expected.test(p))) {
-      console.error(`self-test: ${what} was not reported (${expected}); got:\n  ${problems.join("\n  ") || "nothing"}`);
-      failed++;
-    }
+    if (!problems.some((p) => expected.test(p)))
+      say(`${what} in a ${kind} was not reported (${expected}); got:\n  ${problems.join("\n  ") || "nothing"}`);
   }
   if (failed) process.exit(1);
-  console.log(`self-test: ${cases.length} broken copies of Deployment ${deployment.metadata.name} caught`);
-}
-
-function container(deployment) {
-  return deployment.spec.template.spec.containers[0];
+  console.log(`self-test: all ${cases.length} broken copies caught`);
 }
 
 function renameKey(obj, from, to) {
@@ -220,7 +227,7 @@ function renameKey(obj, from, to) {
 
 const args = process.argv.slice(2);
 if (args[0] === "--self-test") {
-  selfTest(load(args[1]));
+  selfTest(args.slice(1).flatMap(load));
 } else {
   let failed = 0;
   for (const arg of args) {
