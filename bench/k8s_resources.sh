@@ -5,6 +5,7 @@
 # through every node), durable writes (POST /v1/orders through every node). For each phase,
 # each node's CPU (millicores, from /proc/PID/stat) and resident memory (MiB, VmRSS at the
 # end of the phase, and the peak VmHWM), and the requests per second all nodes served.
+# Last, how long one node takes from SIGTERM to exit.
 #
 #   bench/k8s_resources.sh [seconds=20] [connections-per-node=16]
 set -euo pipefail
@@ -121,9 +122,18 @@ phase() { # name, then the command that loads node $n (or nothing for idle)
 reads() { wrk -t1 -c"$conns" -d"${secs}s" -H "Authorization: Bearer $token" "http://127.0.0.1:${http[$1]}/v1/users/$id"; }
 writes() { wrk -t1 -c"$conns" -d"${secs}s" -s "$work/post.lua" "http://127.0.0.1:${http[$1]}/v1/orders" -- "$1-$(date +%s%N)"; }
 
-echo "machine: $(nproc) cores; three nodes, PostgreSQL and wrk share them"
+echo "machine: $(nproc) cores; three nodes, PostgreSQL and wrk share them; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 phase idle
 phase reads reads
 phase writes writes
 phase settle # the outbox delivers the writes' notifications
 phase idle
+
+# What terminationGracePeriodSeconds must cover after the preStop hook: SIGTERM to exit,
+# with the two others up to take over the leaving node's keys.
+t0=$(date +%s%N)
+kill -TERM "${pid[n3]}"
+wait "${pid[n3]}" && rc=0 || rc=$?
+unset 'pid[n3]'
+echo "stop   n3  SIGTERM to exit $(( ($(date +%s%N) - t0) / 1000000 )) ms, exit code $rc" \
+  "(the tree's stop $(grep -ao 'budget [0-9]* ms' "$work/n3.log"))"
