@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"; conns="${2:-16}"
 source scripts/lib.sh
+source bench/lib.sh
 troupe_install "${TROUPE_PACKAGES[@]}" wrk
 [ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
 cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
@@ -61,35 +62,9 @@ for n in n1 n2 n3; do
 done
 
 url="http://127.0.0.1:${http[n1]}"
-login() {
-  curl -sf -X POST "$url/v1/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$1\",\"password\":\"$2\"}" | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
-}
-admin=""
-for _ in $(seq 50); do admin=$(login admin@example.org admin-password || true); [ -n "$admin" ] && break; sleep 0.2; done
-for i in $(seq 8); do
-  curl -sf -X PUT "$url/v1/inventory/sku-$i" -H "Authorization: Bearer $admin" \
-    -H 'Content-Type: application/json' -d '{"on_hand": 1000000000}' >/dev/null
-done
-id=$(curl -sf -X POST "$url/v1/users" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.org","password":"bench-password","display_name":"Bench"}' |
-  sed 's/.*"id":"\([^"]*\)".*/\1/')
-token=$(login bench@example.org bench-password)
-
-cat >"$work/post.lua" <<LUA
-local n = 0
-local prefix = "k8s"
-init = function(args) prefix = args[1] or prefix end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-request = function()
-  n = n + 1
-  wrk.headers["Idempotency-Key"] = prefix .. "-" .. n
-  return wrk.format(nil, nil, nil, '{"items":[{"sku":"sku-' .. (n % 8 + 1) ..
-    '","quantity":1}],"payment":{"method":"sim","token":"tok_ok"}}')
-end
-LUA
+setup=$(bench_order_setup "$url")
+read -r id token <<<"$setup"
+bench_order_lua "$work/post.lua" "$token"
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }

@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"; secs="${2:-10}"; clients="${3:-8}"
 source scripts/lib.sh
+source bench/lib.sh
 troupe_install "${TROUPE_PACKAGES[@]}" wrk
 [ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
 cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
@@ -55,39 +56,9 @@ pids+=($!)
 for _ in $(seq 100); do grep -aq "listening on" "$work/node.log" 2>/dev/null && break; sleep 0.1; done
 base="http://127.0.0.1:$(grep -ao 'listening on http://[^ ]*' "$work/node.log" | sed 's/.*://')"
 for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
-login() {
-  curl -sf -X POST "$base/v1/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$1\",\"password\":\"$2\"}" | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
-}
-admin=""
-for _ in $(seq 50); do admin=$(login admin@example.org admin-password || true); [ -n "$admin" ] && break; sleep 0.2; done
-for i in $(seq 8); do
-  curl -sf -X PUT "$base/v1/inventory/sku-$i" -H "Authorization: Bearer $admin" \
-    -H 'Content-Type: application/json' -d '{"on_hand": 1000000000}' >/dev/null
-done
-curl -sf -X POST "$base/v1/users" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.org","password":"bench-password","display_name":"Bench"}' >/dev/null
-token=$(login bench@example.org bench-password)
-
-# Every request has its own Idempotency-Key: each one is a new, durable order.
-cat >"$work/post.lua" <<LUA
-local n = 0
--- Unseeded, math.random repeats its numbers in every run, so each run would replay the keys
--- of the first (200, not 201) and stop; the prefix comes from the command line instead.
-local prefix = "bench"
-init = function(args) prefix = args[1] or prefix end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-request = function()
-  n = n + 1
-  wrk.headers["Idempotency-Key"] = prefix .. "-" .. n
-  local sku = "sku-" .. (n % 8 + 1)
-  return wrk.format(nil, nil, nil,
-    '{"items":[{"sku":"' .. sku .. '","quantity":1}],"payment":{"method":"sim","token":"tok_ok"}}')
-end
-response = function(status) if status ~= 201 then wrk.thread:stop() end end
-LUA
+setup=$(bench_order_setup "$base")
+read -r _ token <<<"$setup"
+bench_order_lua "$work/post.lua" "$token"
 
 run_troupe() {
   wrk -t1 -c"$clients" -d"${secs}s" -s "$work/post.lua" "$base/v1/orders" -- "$(date +%s%N)" \

@@ -1,0 +1,56 @@
+# Shared by the macro benchmarks that place orders. Source it, don't run it.
+
+# The access token of email $2 / password $3 from the node at URL $1 (empty if refused).
+bench_login() {
+  curl -sf -X POST "$1/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$2\",\"password\":\"$3\"}" | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
+}
+
+# Through the node at URL $1 (started with --admin-email admin@example.org --admin-password
+# admin-password): stocks sku-1..sku-8 without limit and registers bench@example.org.
+# Prints the user's id and access token; fails if either is missing.
+bench_order_setup() {
+  local admin="" id token
+  for _ in $(seq 50); do
+    admin=$(bench_login "$1" admin@example.org admin-password || true)
+    [ -n "$admin" ] && break
+    sleep 0.2
+  done
+  for i in $(seq 8); do
+    curl -sf -X PUT "$1/v1/inventory/sku-$i" -H "Authorization: Bearer $admin" \
+      -H 'Content-Type: application/json' -d '{"on_hand": 1000000000}' >/dev/null
+  done
+  id=$(curl -s -X POST "$1/v1/users" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.org","password":"bench-password","display_name":"Bench"}' |
+    sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+  token=$(bench_login "$1" bench@example.org bench-password || true)
+  if [ -z "$id" ] || [ -z "$token" ]; then
+    echo "bench: could not stock the SKUs or register the bench user" >&2
+    return 1
+  fi
+  echo "$id $token"
+}
+
+# Writes to file $1 a wrk script that posts one new, durable order per request with token
+# $2: every request has its own Idempotency-Key, prefixed by wrk's first script argument.
+# A thread stops at the first answer other than 201.
+bench_order_lua() {
+  cat >"$1" <<LUA
+local n = 0
+-- Unseeded, math.random repeats its numbers in every run, so each run would replay the keys
+-- of the first (200, not 201) and stop; the prefix comes from the command line instead.
+local prefix = "bench"
+init = function(args) prefix = args[1] or prefix end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $2"
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = prefix .. "-" .. n
+  local sku = "sku-" .. (n % 8 + 1)
+  return wrk.format(nil, nil, nil,
+    '{"items":[{"sku":"' .. sku .. '","quantity":1}],"payment":{"method":"sim","token":"tok_ok"}}')
+end
+response = function(status) if status ~= 201 then wrk.thread:stop() end end
+LUA
+}
