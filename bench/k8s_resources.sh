@@ -13,29 +13,21 @@ cd "$(dirname "$0")/.."
 secs="${1:-20}"; conns="${2:-16}"
 source scripts/lib.sh
 source bench/lib.sh
-troupe_install "${TROUPE_PACKAGES[@]}" wrk
-[ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
+bench_build_node
 
 work=$(mktemp -d)
-chown postgres "$work"
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_postgres=(runuser -u postgres --)
 declare -A pid
 cleanup() {
   for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
-  "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  bench_postgres_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_port=$(free_port)
-"${as_postgres[@]}" "$pg_bin/initdb" -D "$work/data" -A trust -U postgres --no-locale >/dev/null
-"${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/pg.log" -w \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1" start >/dev/null
-createdb -h "$work" -p "$pg_port" -U postgres troupe
+bench_postgres_start "$work" "$pg_port"
 
 scripts/cluster-certs "$work/tls" troupe >/dev/null
 declare -A http cport

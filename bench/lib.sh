@@ -1,4 +1,32 @@
-# Shared by the macro benchmarks that place orders. Source it, don't run it.
+# Shared by the macro benchmarks. Source it after scripts/lib.sh, don't run it.
+
+# Installs what the benchmarks need and builds troupe-node (the default build:
+# RelWithDebInfo, -O2).
+bench_build_node() {
+  troupe_install "${TROUPE_PACKAGES[@]}" wrk
+  [ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
+  cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
+}
+
+bench_pg_bin=/usr/lib/postgresql/15/bin
+
+# Starts a throwaway PostgreSQL in folder $1 on 127.0.0.1 port $2 (socket in $1), durable
+# on purpose (fsync and synchronous_commit keep their defaults, on), with a database
+# troupe; further arguments are server settings ("-c name=value").
+bench_postgres_start() {
+  local dir="$1" port="$2"
+  shift 2
+  chown postgres "$dir"
+  runuser -u postgres -- "$bench_pg_bin/initdb" -D "$dir/data" -A trust -U postgres --no-locale >/dev/null
+  runuser -u postgres -- "$bench_pg_bin/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $*" start >/dev/null
+  createdb -h "$dir" -p "$port" -U postgres troupe
+}
+
+# Stops what bench_postgres_start started in folder $1, if it runs.
+bench_postgres_stop() {
+  runuser -u postgres -- "$bench_pg_bin/pg_ctl" -D "$1/data" -m immediate stop >/dev/null 2>&1 || true
+}
 
 # The access token of email $2 / password $3 from the node at URL $1 (empty if refused).
 bench_login() {

@@ -10,27 +10,19 @@ cd "$(dirname "$0")/.."
 runs="${1:-3}"; secs="${2:-10}"; clients="${3:-8}"
 source scripts/lib.sh
 source bench/lib.sh
-troupe_install "${TROUPE_PACKAGES[@]}" wrk
-[ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
+bench_build_node
 
 work=$(mktemp -d)
-chown postgres "$work"
-pg_bin=/usr/lib/postgresql/15/bin
 port=$((40000 + RANDOM % 20000))
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  bench_postgres_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Durable on purpose: fsync and synchronous_commit keep their defaults (on).
-runuser -u postgres -- "$pg_bin/initdb" -D "$work/data" -A trust -U postgres --no-locale >/dev/null
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/data" -l "$work/pg.log" -w \
-  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
-createdb -h "$work" -p "$port" -U postgres troupe
+bench_postgres_start "$work" "$port" -c max_connections=100
 createdb -h "$work" -p "$port" -U postgres pgbench
 
 # The same shape of row an order insert writes.
