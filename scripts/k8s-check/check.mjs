@@ -99,7 +99,7 @@ function policyProblems(obj) {
     const say = (what) => problems.push(`container ${c.name}: ${what}`);
     const sec = c.securityContext ?? {};
     const image = String(c.image ?? "");
-    const isTroupe = /(^|\/)troupe-node(:|@|$)/.test(image);
+    const isTroupe = c.name === "troupe" || /(^|\/)troupe-node(:|@|$)/.test(image);
     const init = (pod.initContainers ?? []).includes(c);
     const probes = init ? [] : isTroupe
       ? ["startupProbe", "livenessProbe", "readinessProbe"]
