@@ -37,3 +37,15 @@ troupe_build() {
   fi
   cmake --build "$dir" -- -j"$(nproc)"
 }
+
+# Installs the npm packages of the offline Kubernetes checks (scripts/k8s-check) when they
+# are missing or older than their lock file, which lists exactly what the checks run with.
+troupe_k8s_check_deps() {
+  command -v node >/dev/null || troupe_install nodejs
+  command -v npm >/dev/null || troupe_install npm
+  local dir=scripts/k8s-check
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
