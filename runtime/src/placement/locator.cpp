@@ -44,8 +44,12 @@ bool locator::owns(std::string_view kind, const std::string& key) const {
   if (!cfg_.view)
     return true;
   auto snap = cfg_.view->get();
-  auto owner = owner_in(*snap, kind, key);
-  return !owner || *owner == snap->self(); // with no host up nobody else could take it
+  if (auto owner = owner_in(*snap, kind, key))
+    return *owner == snap->self();
+  // No host is up, so nobody else could take the key: it stays here while this node is
+  // starting, but a leaving node owns nothing even as the last member standing, so its
+  // activations passivate and its drain ends instead of waiting for a taker.
+  return snap->members.empty() || snap->members.front().state != cluster::member_state::leaving;
 }
 
 } // namespace troupe::placement

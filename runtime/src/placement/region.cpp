@@ -227,7 +227,7 @@ private:
       }
     if (moved > 0)
       spdlog::info("{} region: {} activations passivate ({})", kind_.name, moved,
-                   everything ? "a peer came back" : "their keys moved to other nodes");
+                   everything ? "a peer came back" : "no longer owned here");
   }
 
   void on_down(const caf::down_msg& msg) {

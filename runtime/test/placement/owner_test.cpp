@@ -3,6 +3,8 @@
 // a request in flight to a node that goes down fails at once (and an idempotent one goes
 // to the new owner), and a region passivates the keys it no longer owns.
 
+#include <algorithm>
+
 #include "fixture.hpp"
 #include "troupe/cluster/in_flight.hpp"
 #include "troupe/cluster/rendezvous.hpp"
@@ -181,6 +183,24 @@ TEST_F(owner_test, a_region_passivates_the_keys_that_moved_away_and_keeps_the_re
   EXPECT_EQ(*ping(moves), "remote pong " + moves);
   EXPECT_EQ(*ping(stays), "local pong " + stays) << "the same activation";
   EXPECT_TRUE(log_->take().empty());
+}
+
+TEST_F(owner_test, a_leaving_node_owns_nothing_even_with_no_host_left) {
+  membership_.set_self(cluster::member_state::up, {});
+  view_->publish(membership_, {});
+  ping("k1");
+  ping("k2");
+  log_->take();
+  // The last member leaves: nobody could take its keys, but holding them would keep its
+  // drain waiting for activations that never passivate.
+  membership_.set_self(cluster::member_state::leaving, {});
+  view_->publish(membership_, {});
+  EXPECT_FALSE(locator_->owns("thing", "k1"));
+  caf::anon_send(region_, rebalance_atom::value, false);
+  run();
+  auto stopped = log_->take();
+  std::sort(stopped.begin(), stopped.end());
+  EXPECT_EQ(stopped, (std::vector<std::string>{"stop k1", "stop k2"}));
 }
 
 } // namespace

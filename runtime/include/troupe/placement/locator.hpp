@@ -64,7 +64,8 @@ public:
   /// member hosts the kind, `errc::node_down` when its owner cannot be reached.
   caf::expected<route> find(std::string_view kind, const std::string& key) const;
 
-  /// Whether this node owns `key` of `kind` now (for `entity_kind::owned_here`).
+  /// Whether this node owns `key` of `kind` now (for `entity_kind::owned_here`); a leaving
+  /// node owns nothing.
   bool owns(std::string_view kind, const std::string& key) const;
 
   /// The registry of remote requests (may be null).
