@@ -1,6 +1,7 @@
 // Placement across real node processes sharing one PostgreSQL: every key through every
 // node, kill -9 and SIGSTOP under a steady stream of writes (no acknowledged write lost,
-// stale activations fenced), and a graceful leave under load without a failed request.
+// stale activations fenced), a graceful leave under load without a failed request, and a
+// cluster stopping at once without any node waiting out its drain timeout.
 
 #include <atomic>
 #include <csignal>
@@ -125,8 +126,30 @@ protected:
     }
   }
 
+  /// Reads every account through every node, so each node holds activations of its keys.
+  void read_everywhere(const std::vector<account>& users) {
+    for (size_t i = 0; i < 3; ++i)
+      for (const auto& u : users)
+        EXPECT_FALSE(name_of(node(i), u).empty()) << node(i).name;
+  }
+
+  /// Live user activations on node `i`.
+  int active_on(size_t i) {
+    return static_cast<int>(test_cluster::metric(node(i), "troupe_entities_active{kind=\"user\"}"));
+  }
+
+  /// Waits (bounded) for node `i`, signalled at `since`, to exit; returns its exit code and
+  /// how long it took from `since`.
+  std::pair<std::optional<int>, clock::duration> exit_of(size_t i, clock::time_point since) {
+    auto code = node(i).node->proc.wait_exit(30s);
+    return {code, clock::now() - since};
+  }
+
   std::unique_ptr<test_cluster> cluster_;
 };
+
+/// The default --drain-timeout-ms: a node that waits for a taker of its keys waits this long.
+constexpr auto drain_timeout = 10s;
 
 TEST_F(placement_process, every_key_is_reachable_through_every_node_and_owners_spread) {
   // Owners are random (rendezvous hashing over random ids): with 36 keys the chance that one
@@ -227,6 +250,48 @@ TEST_F(placement_process, a_graceful_leave_under_writes_fails_no_request) {
   EXPECT_EQ(test_cluster::state_of(node(0), "n3").first, "down");
   for (size_t i = 0; i < users.size(); ++i)
     EXPECT_EQ(name_of(node(0), users[i]), seen[i].last_acked);
+}
+
+TEST_F(placement_process, every_node_stopped_at_once_exits_long_before_the_drain_timeout) {
+  auto users = accounts(6);
+  read_everywhere(users);
+  auto since = clock::now();
+  for (size_t i = 0; i < 3; ++i)
+    node(i).node->proc.signal(SIGTERM);
+  for (size_t i = 0; i < 3; ++i) {
+    auto [code, took] = exit_of(i, since);
+    ASSERT_TRUE(code) << node(i).name << " did not stop";
+    EXPECT_EQ(*code, 0) << node(i).node->proc.err();
+    EXPECT_LT(took, drain_timeout / 2) << node(i).name << " waited for a taker of its keys\n"
+                                       << node(i).node->proc.err();
+    EXPECT_NE(node(i).node->proc.err().find("drained (0 activations left)"), std::string::npos)
+        << node(i).node->proc.err();
+  }
+}
+
+TEST_F(placement_process, the_last_node_up_drains_without_waiting_for_a_taker) {
+  auto users = accounts(6);
+  for (size_t i = 0; i < 2; ++i)
+    node(i).node->proc.signal(SIGTERM);
+  for (size_t i = 0; i < 2; ++i) {
+    auto code = node(i).node->proc.wait_exit(30s);
+    ASSERT_TRUE(code) << node(i).name << " did not stop";
+    EXPECT_EQ(*code, 0) << node(i).node->proc.err();
+    ASSERT_TRUE(test_cluster::await_state(node(2), node(i).name, "down"))
+        << test_cluster::view(node(2)).dump();
+  }
+  // n3 alone owns every key now: its activations have nowhere to go when it leaves.
+  for (const auto& u : users)
+    EXPECT_EQ(name_of(node(2), u), "v0");
+  ASSERT_GT(active_on(2), 0);
+  auto since = clock::now();
+  node(2).node->proc.signal(SIGTERM);
+  auto [code, took] = exit_of(2, since);
+  ASSERT_TRUE(code) << "n3 did not stop";
+  EXPECT_EQ(*code, 0) << node(2).node->proc.err();
+  EXPECT_LT(took, drain_timeout / 2) << node(2).node->proc.err();
+  EXPECT_NE(node(2).node->proc.err().find("drained (0 activations left)"), std::string::npos)
+      << node(2).node->proc.err();
 }
 
 } // namespace
