@@ -79,13 +79,17 @@ void add_ops(const node_context& ctx) {
   ops.cluster = ctx.cluster;
   if (!ctx.options.admin_token.empty())
     ops.admin_token = ctx.options.admin_token;
-  ops.ready = [draining = ctx.draining, names = ctx.names, db = ctx.db] {
+  ops.ready = [draining = ctx.draining, names = ctx.names, db = ctx.db,
+               cluster = ctx.options.cluster_port != 0 ? ctx.cluster : nullptr] {
     if (draining->load())
       return ops::readiness{false, "the node is shutting down"};
     if (!names->lookup("root"))
       return ops::readiness{false, "the supervision tree is not running"};
     if (db && !db->ready())
       return ops::readiness{false, "store: " + db->status()};
+    if (cluster)
+      if (auto view = cluster->get(); !view->not_ready.empty())
+        return ops::readiness{false, "cluster: " + view->not_ready};
     return ops::readiness{true, {}};
   };
   ops::add_ops_routes(*ctx.routes, std::move(ops));

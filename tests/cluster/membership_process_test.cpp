@@ -3,6 +3,10 @@
 
 #include <csignal>
 #include <memory>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -89,6 +93,32 @@ TEST_F(cluster_membership_process, a_restarted_node_rejoins_as_a_new_incarnation
   EXPECT_EQ(now.first, "up");
   EXPECT_NE(now.second, before) << "still the old incarnation";
   EXPECT_TRUE(test_cluster::await_state(node(2), "n2", "up")) << "the new n3 did not learn n2";
+}
+
+TEST_F(cluster_membership_process, a_node_is_not_ready_until_it_has_tried_every_peer_it_knows) {
+  // A seed that takes connections and never speaks: the handshake with it runs into its
+  // timeout (2 s), and until then the node must not serve as if it were alone.
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(silent, 8), 0);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto seed = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto& n = cluster_.start("n1", {"--seeds", seed});
+  auto first = n.node->get("/readyz");
+  EXPECT_EQ(first.status, 503) << first.body;
+  EXPECT_NE(first.body.find("cluster: "), std::string::npos) << first.body;
+  auto deadline = clock::now() + 10s;
+  auto r = first;
+  while (r.status != 200 && clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    r = n.node->get("/readyz");
+  }
+  EXPECT_EQ(r.status, 200) << "still not ready once the silent seed timed out: " << r.body;
+  ::close(silent);
 }
 
 TEST_F(cluster_membership_process, a_node_with_a_wrong_secret_is_refused_on_both_sides) {

@@ -85,6 +85,9 @@ struct agent_state {
   std::set<std::string> dialing;                     // connects or handshakes under way
   std::set<std::string> self_aliases;                // addresses that turned out to be this node
   std::set<std::string> incompatible; // peers that refused this node's protocol version
+  std::set<std::string> attempted;    // addresses with at least one finished attempt
+  bool dns_answered = false;          // --seed-dns has resolved at least once
+  bool settled = false;               // every address known was tried once (latched)
   std::map<caf::actor_addr, std::pair<std::string, std::string>> links; // agent → member
   std::map<std::string, caf::actor, std::less<>> routers;               // up peers' inbound routers
 };
@@ -151,10 +154,41 @@ std::optional<std::pair<std::string, uint16_t>> split_address(const std::string&
   }
 }
 
+// Why the node should not take client traffic yet; "" once it may. Until it has heard from
+// DNS (if it uses it) and tried every address it knows of once, a node would answer as if
+// alone and own every key while its peers are one handshake away. Once settled it stays so:
+// a peer that died but lingers in DNS must not take a live node out of service. A node that
+// every peer it reached refused for its protocol version is not ready either, so a canary of
+// an incompatible version fails safe instead of serving beside a cluster it cannot join.
+std::string not_ready(agent_actor* self) {
+  auto& st = self->state;
+  if (st.address.empty())
+    return "the cluster endpoint is not listening yet";
+  if (!st.settled) {
+    if (!st.cfg.seed_dns.empty() && !st.dns_answered)
+      return "waiting for --seed-dns " + st.cfg.seed_dns + " to resolve";
+    std::set<std::string> live; // a peer that dialed in is never dialed back
+    for (const auto& m : st.view->members())
+      if (m.state != member_state::down)
+        live.insert(m.address);
+    size_t untried = 0;
+    for (const auto& a : st.candidates)
+      if (a != st.address && st.self_aliases.count(a) == 0 && st.attempted.count(a) == 0 &&
+          live.count(a) == 0)
+        ++untried;
+    if (untried > 0)
+      return "joining: " + std::to_string(untried) + " known peer address(es) not tried yet";
+    st.settled = true;
+  }
+  if (!st.incompatible.empty() && st.links.empty())
+    return "every peer reached speaks another cluster protocol version";
+  return {};
+}
+
 void publish(agent_actor* self) {
   auto& st = self->state;
   st.shared->publish(*st.view, st.routers, trusted_nodes(self),
-                     st.cfg.tls ? "mutual-tls" : "insecure");
+                     st.cfg.tls ? "mutual-tls" : "insecure", not_ready(self));
   if (!st.metrics)
     return;
   auto& gauge =
@@ -247,6 +281,12 @@ void learn_candidates(agent_actor* self, const std::vector<std::string>& peers) 
   }
 }
 
+// An attempt on `address` ended, whichever way.
+void attempted(agent_actor* self, const std::string& address) {
+  self->state.dialing.erase(address);
+  self->state.attempted.insert(address);
+}
+
 // Our half of a handshake we started: ask for a nonce (sending ours), prove the secret over
 // both, check the peer's proof before taking anything of it in, then send our router.
 void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
@@ -269,7 +309,7 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
                         const std::vector<std::string>& roles,
                         const std::vector<std::string>& peers, const caf::actor& router) {
                       auto& st = self->state;
-                      st.dialing.erase(address);
+                      attempted(self, address);
                       auto expected =
                           proof_for(st, "accept", ours, their_nonce, name, incarnation, them, me);
                       if (!detail::same_proof(their_proof, expected)) {
@@ -286,14 +326,14 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
                       self->send(peer, joined_atom::value, inbound_of(self));
                     },
                     [=](caf::error& err) {
-                      self->state.dialing.erase(address);
+                      attempted(self, address);
                       spdlog::error("cluster: the peer at {} refused this node: {}", address,
                                     describe(err));
                     });
           },
           [=](caf::error& err) {
             auto& st = self->state;
-            st.dialing.erase(address);
+            attempted(self, address);
             // A peer of another protocol version says so once; it is tried again quietly, as
             // a rollout or rollback may settle it.
             if (is(err, errc::invalid_state) && st.incompatible.insert(address).second)
@@ -350,7 +390,7 @@ void dial(agent_actor* self, const std::string& address) {
               // CAF answers a connection to its own node id locally, so such a peer can
               // never be reached: either it is this node under another name, or another
               // process whose id collides with ours. Either way, never dial it again.
-              st.dialing.erase(address);
+              attempted(self, address);
               st.self_aliases.insert(address);
               if (is_this_node(self, address))
                 return;
@@ -361,14 +401,14 @@ void dial(agent_actor* self, const std::string& address) {
               return;
             }
             if (!ptr) {
-              st.dialing.erase(address);
+              attempted(self, address);
               spdlog::warn("cluster: {} has no cluster agent published", address);
               return;
             }
             handshake(self, address, caf::actor_cast<caf::actor>(ptr));
           },
           [=](caf::error& err) {
-            self->state.dialing.erase(address);
+            attempted(self, address);
             spdlog::debug("cluster: cannot reach {}: {}", address, describe(err));
           });
 }
@@ -563,6 +603,7 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
       [self](found_atom, const std::vector<std::string>& addresses) {
         if (!from_this_node(self))
           return refused(self, "command from another node");
+        self->state.dns_answered = true;
         learn_candidates(self, addresses);
       },
       [self](challenge_atom, const std::string& their_nonce,

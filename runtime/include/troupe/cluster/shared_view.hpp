@@ -29,6 +29,9 @@ struct view_snapshot {
   std::set<caf::node_id> trusted;
   /// "mutual-tls", or "insecure" for a cluster port without TLS; "" for a node alone.
   std::string transport;
+  /// Why this node should not take client traffic yet ("" when it may): until it has tried
+  /// every peer it knows of once, it would serve as if alone, owning every key.
+  std::string not_ready = "the cluster agent has not started";
 
   /// This node's name ("" before the first publication).
   const std::string& self() const {
@@ -42,9 +45,10 @@ struct view_snapshot {
 class shared_view {
 public:
   /// Replaces the view; `routers` are the up peers' inbound routers by name, `trusted` the
-  /// authenticated peers' CAF nodes.
+  /// authenticated peers' CAF nodes, `not_ready` why the node may not serve yet.
   void publish(const membership& view, std::map<std::string, caf::actor, std::less<>> routers = {},
-               std::set<caf::node_id> trusted = {}, std::string transport = {}) {
+               std::set<caf::node_id> trusted = {}, std::string transport = {},
+               std::string not_ready = {}) {
     auto next = std::make_shared<view_snapshot>();
     next->members = view.members();
     for (const auto& m : next->members)
@@ -53,6 +57,7 @@ public:
     next->routers = std::move(routers);
     next->trusted = std::move(trusted);
     next->transport = std::move(transport);
+    next->not_ready = std::move(not_ready);
     std::lock_guard guard{mtx_};
     current_ = std::move(next);
   }
