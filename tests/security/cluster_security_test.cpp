@@ -16,6 +16,7 @@
 
 #include "rogue.hpp"
 #include "support/cluster.hpp"
+#include "troupe/core/error.hpp"
 
 namespace troupe::testing {
 namespace {
@@ -221,6 +222,38 @@ TEST_F(cluster_security, a_peer_of_another_protocol_version_is_refused_with_one_
   EXPECT_NE(line->find(std::to_string(cluster::protocol::version + 1)), std::string::npos);
   EXPECT_EQ(refused("cluster-agent", "protocol version"), 1);
   expect_unharmed();
+}
+
+// A node of an older version meets a cluster that speaks a newer protocol (played by a rogue
+// agent that refuses every challenge as a newer node would): it is refused and must stay
+// unready, so a canary of an incompatible version never takes client traffic.
+TEST(cluster_security_canary, a_node_every_peer_refuses_for_its_version_stays_unready) {
+  test_cluster cluster;
+  rogue_peer newer{
+      {true, cluster.certs().cert("newer"), cluster.certs().key("newer"), cluster.certs().ca()}};
+  auto agent = newer.system().spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](challenge_atom, const std::string&, uint32_t version) -> caf::result<std::string> {
+      return troupe::make_error(troupe::errc::invalid_state,
+                                "cluster protocol " + std::to_string(version) +
+                                    " refused; this node speaks " +
+                                    std::to_string(cluster::protocol::version + 1));
+    }};
+  });
+  auto port = newer.publish(agent);
+  ASSERT_NE(port, 0);
+  auto& canary = cluster.start("canary", {"--seeds", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(canary.node->proc.wait_for_line("refused this node", 10s)) << canary.node->proc.err();
+  // Refused at every attempt, it never becomes ready (one retry round is 0.5 s).
+  auto deadline = clock::now() + 3s;
+  while (clock::now() < deadline) {
+    auto r = canary.node->get("/readyz");
+    ASSERT_EQ(r.status, 503) << r.body;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto r = canary.node->get("/readyz");
+  EXPECT_NE(r.body.find("another cluster protocol version"), std::string::npos) << r.body;
+  EXPECT_EQ(canary.node->get("/healthz").status, 200) << "unready, but alive";
+  caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
 }
 
 // A man in the middle that holds a cluster certificate but not the secret: n2 dials it (it is
