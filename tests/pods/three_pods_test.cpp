@@ -158,6 +158,16 @@ protected:
               "Bearer " + (token.is_object() ? token.value("access_token", "") : "")}}};
   }
 
+  /// Six users, each registered through one pod and logged in through the next (so their
+  /// keys spread over every pod).
+  std::vector<std::pair<std::string, headers>> users_across_pods(const std::string& tag) {
+    std::vector<std::pair<std::string, headers>> users;
+    for (size_t i = 0; i < 6; ++i)
+      users.push_back(new_user(pods_[i % 3], pods_[(i + 1) % 3],
+                               tag + "-" + std::to_string(i) + "@example.org"));
+    return users;
+  }
+
   /// What the kubelet does when a pod is deleted: preStop, SIGTERM, SIGKILL after the grace
   /// period; then the Deployment's replacement (here the same name and address) starts.
   void restart(pod& p) {
@@ -266,10 +276,7 @@ TEST_F(three_pods, a_user_and_an_order_cross_pods_and_notify_once) {
 
 TEST_F(three_pods, a_killed_pod_is_marked_down_and_the_survivors_serve_until_it_rejoins) {
   ASSERT_TRUE(await_all_up(30s));
-  std::vector<std::pair<std::string, headers>> users;
-  for (int i = 0; i < 6; ++i)
-    users.push_back(
-        new_user(pods_[i % 3], pods_[(i + 1) % 3], "kill-" + std::to_string(i) + "@example.org"));
+  auto users = users_across_pods("kill");
   auto killed_at = clock::now();
   box_->podman({"kill", "-s", "KILL", pods_[2].plan.name});
   for (int i = 0; i < 2; ++i) {
@@ -296,10 +303,7 @@ TEST_F(three_pods, a_killed_pod_is_marked_down_and_the_survivors_serve_until_it_
 
 TEST_F(three_pods, a_rolling_restart_under_a_steady_stream_fails_no_request) {
   ASSERT_TRUE(await_all_up(30s));
-  std::vector<std::pair<std::string, headers>> users;
-  for (int i = 0; i < 6; ++i)
-    users.push_back(
-        new_user(pods_[i % 3], pods_[(i + 1) % 3], "roll-" + std::to_string(i) + "@example.org"));
+  auto users = users_across_pods("roll");
   start_service();
   std::atomic<bool> stop{false};
   std::atomic<int> sent{0};
