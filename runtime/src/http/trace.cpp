@@ -78,6 +78,9 @@ trace_info trace_for(const request& req) {
     t.request_id = std::string{std_view(i->value())};
   else
     t.request_id = t.span_id;
+  // Both ids are lower-case hex by now: the parse cannot fail.
+  if (auto binary = observability::trace_from_hex(t.trace_id, t.span_id, t.flags))
+    t.trace = *binary;
   return t;
 }
 

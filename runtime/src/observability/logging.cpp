@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
@@ -39,9 +40,10 @@ public:
     };
     if (msg.logger_name.size() > 0)
       line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
-    if (auto& ctx = current_log_context(); !ctx.trace_id.empty()) {
-      line["request_id"] = ctx.request_id;
-      line["trace_id"] = ctx.trace_id;
+    if (auto& ctx = current_log_context(); ctx.trace.valid()) {
+      if (!ctx.request_id.empty())
+        line["request_id"] = ctx.request_id;
+      line["trace_id"] = ctx.trace.trace_id();
     }
     auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
@@ -56,16 +58,28 @@ private:
   std::string node_;
 };
 
-// `%*` in the text pattern: " [req=… trace=…]" while a request is being served.
+// `%*` in the text pattern: " [req=… trace=…]" while a request is being served; " [trace=…]"
+// on a node the request reached through another.
 class context_flag final : public spdlog::custom_flag_formatter {
 public:
   void format(const spdlog::details::log_msg&, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     auto& ctx = current_log_context();
-    if (ctx.trace_id.empty())
+    if (!ctx.trace.valid())
       return;
-    auto text = " [req=" + ctx.request_id + " trace=" + ctx.trace_id + "]";
-    dest.append(text.data(), text.data() + text.size());
+    // Appended piecewise: this runs for every line, and a trace id outgrows a short string.
+    char hex[32];
+    ctx.trace.trace_hex(hex);
+    auto put = [&dest](std::string_view s) { dest.append(s.data(), s.data() + s.size()); };
+    if (!ctx.request_id.empty()) {
+      put(" [req=");
+      put(ctx.request_id);
+      put(" trace=");
+    } else {
+      put(" [trace=");
+    }
+    put(std::string_view{hex, sizeof(hex)});
+    put("]");
   }
 
   std::unique_ptr<custom_flag_formatter> clone() const override {

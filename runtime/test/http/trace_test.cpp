@@ -39,6 +39,9 @@ TEST(trace, a_request_continues_the_callers_trace_with_a_new_span) {
   EXPECT_EQ(t.span_id.size(), 16u);
   EXPECT_EQ(t.request_id, "client-42");
   EXPECT_TRUE(parse_traceparent(t.traceparent()));
+  // What requests to actors carry on: the trace, with this server's span as their parent.
+  EXPECT_EQ(t.trace.trace_id(), t.trace_id);
+  EXPECT_EQ(t.trace.traceparent(t.trace.span_id), t.traceparent());
 }
 
 TEST(trace, without_headers_a_new_trace_and_request_id_start) {
@@ -46,6 +49,7 @@ TEST(trace, without_headers_a_new_trace_and_request_id_start) {
   auto b = trace_for(request{});
   EXPECT_EQ(a.trace_id.size(), 32u);
   EXPECT_NE(a.trace_id, b.trace_id);
+  EXPECT_EQ(a.trace.trace_id(), a.trace_id);
   EXPECT_FALSE(a.request_id.empty());
   EXPECT_TRUE(parse_traceparent(a.traceparent()));
 }

@@ -10,9 +10,11 @@
 namespace troupe::http {
 
 /// The W3C trace context and request id of one request; `request_id` (from
-/// `X-Request-Id`, else generated) and `trace_id` (32 lower-case hex digits, shared by
-/// every hop of the trace) are the log context its lines carry.
+/// `X-Request-Id`, else generated) and `trace` (this server's span of the trace) are the log
+/// context its lines carry, and what requests to actors carry on.
 struct trace_info : observability::log_context {
+  /// 32 lower-case hex digits, shared by every hop of the trace.
+  std::string trace_id;
   /// 16 hex digits naming this server's span.
   std::string span_id;
   /// The caller's span (empty when this server started the trace).

@@ -2,15 +2,21 @@
 
 #include <string>
 
+#include "troupe/observability/trace_context.hpp"
+
 namespace troupe::observability {
 
-/// What every log line of the current piece of work carries: the request id and the
-/// W3C trace id of the HTTP request that caused it (both empty outside a request).
+/// What every log line of the current piece of work carries: the request id and the W3C
+/// trace context of the HTTP request that caused it (empty and invalid outside a request).
+///
+/// The trace context is also what requests to other actors carry from here (see
+/// placement's `ask`), so lines on the node that serves them name the same trace.
 struct log_context {
-  /// The request's id (from `X-Request-Id` or generated).
+  /// The request's id (from `X-Request-Id` or generated); empty on other nodes, where only
+  /// the trace travelled.
   std::string request_id;
-  /// The 32-hex-digit W3C trace id.
-  std::string trace_id;
+  /// The trace, with the span of the work in progress.
+  trace_context trace;
 };
 
 /// Returns this thread's current context.
@@ -34,5 +40,17 @@ public:
 private:
   const log_context* previous_;
 };
+
+/// Runs `f()` with `trace` as the log context, unless there is none or the work in progress
+/// carries it already (keeping that work's richer context, e.g. its request id): for work done
+/// on behalf of a request somewhere else, later, or on another thread.
+template <class F>
+decltype(auto) within_trace(const trace_context& trace, F&& f) {
+  if (!trace.valid() || current_log_context().trace == trace)
+    return f();
+  log_context ctx{{}, trace};
+  log_scope scope{ctx};
+  return f();
+}
 
 } // namespace troupe::observability
