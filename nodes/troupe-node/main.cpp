@@ -22,6 +22,7 @@
 #include "troupe/observability/logging.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/order/messages.hpp"
+#include "troupe/placement/traced.hpp"
 #include "troupe/supervision/name_registry.hpp"
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/user/messages.hpp"
@@ -64,6 +65,7 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   if (opts.actor_threads > 0)
     cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
   // Entity messages and answers cross nodes: their types must be known by name.
+  placement::add_message_types(cfg);
   cfg.add_message_type<user::user_record>("troupe.user_record");
   cfg.add_message_type<user::user_patch>("troupe.user_patch");
   cfg.add_message_type<order::stock_record>("troupe.stock_record");

@@ -33,6 +33,7 @@ struct queued_job {
   detail::erased_job work;
   clock_type::time_point deadline;
   std::function<void()> on_dropped;
+  observability::trace_context trace;
 
   void dropped() {
     if (on_dropped)
@@ -90,7 +91,7 @@ struct pool_state {
     if (req.on_queued)
       req.on_queued();
     queue.push_back(queued_job{ticket, std::move(req.work), clock_type::now() + req.timeout,
-                               std::move(req.on_dropped)});
+                               std::move(req.on_dropped), req.trace});
     publish_depth();
     guard.unlock();
     cv.notify_one();
@@ -167,7 +168,7 @@ struct pool_state {
     }
     auto started = clock_type::now();
     try {
-      auto out = job.work(worker.context());
+      auto out = observability::within_trace(job.trace, [&] { return job.work(worker.context()); });
       count(out.ok ? "ok" : "error");
       observe(started);
       complete(job.ticket, std::move(out));

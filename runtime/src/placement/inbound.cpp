@@ -5,6 +5,7 @@
 
 #include "troupe/cluster/guard.hpp"
 #include "troupe/core/unexpected.hpp"
+#include "troupe/observability/trace_context.hpp"
 #include "troupe/placement/entity.hpp"
 #include "troupe/placement/locator.hpp"
 #include "troupe/supervision/name_registry.hpp"
@@ -33,13 +34,13 @@ caf::behavior inbound_actor::make_behavior() {
   auto names = names_;
   return {
       [=](forward_atom, const std::string& kind, const std::string& key,
-          caf::message& msg) -> caf::response_promise {
+          const observability::trace_context& trace, caf::message& msg) -> caf::response_promise {
         auto promise = self->make_response_promise();
         auto region = names->lookup(kind);
         if (!region)
           promise.deliver(region.error());
         else // the region hands it on to the activation: two local hops, no round trip
-          promise.delegate(*region, forward_atom::value, key, std::move(msg));
+          promise.delegate(*region, forward_atom::value, key, trace, std::move(msg));
         return promise;
       },
   };

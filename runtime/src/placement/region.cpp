@@ -15,6 +15,8 @@
 #include "troupe/observability/metrics.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/locator.hpp"
+#include "troupe/placement/traced.hpp"
+#include "unwrap.hpp"
 
 namespace troupe::placement {
 
@@ -102,6 +104,27 @@ public:
 
   caf::behavior make_behavior() override { return fn_(this, ctx_); }
 
+  // A request in a trace envelope is handled as if it had come alone, with the caller's trace
+  // as the log context: the domains' handlers never see traces, their lines carry them.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    auto env = open_envelope(x);
+    if (!env)
+      return guarded::consume(x);
+    observability::log_context log{{}, env->trace};
+    observability::log_scope scope{log};
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("{} {}: request from {}", ctx_.kind(), ctx_.key(),
+                    x.sender && x.sender->node() != node() ? "another node" : "this node");
+    unwrapped request{x, *env->inner};
+    // Not left pointing at the request, which ends here, even when its handler throws.
+    struct restore {
+      caf::mailbox_element*& slot;
+      caf::mailbox_element* value;
+      ~restore() { slot = value; }
+    } keep{current_element_, &x};
+    return guarded::consume(request);
+  }
+
 private:
   activate_fn fn_;
   entity_context ctx_;
@@ -128,9 +151,8 @@ public:
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
         [this](rebalance_atom, bool everything) { rebalance(everything); },
-        [this](forward_atom, const std::string& key, caf::message& msg) {
-          return forward(key, std::move(msg));
-        },
+        [this](forward_atom, const std::string& key, const observability::trace_context& trace,
+               caf::message& msg) { return forward(key, trace, std::move(msg)); },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);
@@ -169,18 +191,24 @@ private:
     return promise;
   }
 
-  // A request from another node: handed to the activation as it is, so the activation
-  // answers the remote caller itself. One whose activation is on its way out is refused
-  // as if the activation were gone, and the caller's ask sends it again.
-  caf::response_promise forward(const std::string& key, caf::message msg) {
+  // A request from another node: handed to the activation as it is (in a trace envelope if
+  // it has a trace), so the activation answers the remote caller itself. One whose
+  // activation is on its way out is refused as if the activation were gone, and the caller's
+  // ask sends it again.
+  caf::response_promise forward(const std::string& key, const observability::trace_context& trace,
+                                caf::message msg) {
+    observability::log_context log{{}, trace};
+    observability::log_scope scope{log}; // an activation started here logs under the trace
     auto promise = make_response_promise();
     auto i = entities_.find(key);
     if (stopping_)
       promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
     else if (i != entities_.end() && i->second.passivating)
       promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+    else if (auto target = i == entities_.end() ? activate(key) : i->second.handle; trace.valid())
+      promise.delegate(target, traced_atom::value, trace, std::move(msg));
     else
-      promise.delegate(i == entities_.end() ? activate(key) : i->second.handle, std::move(msg));
+      promise.delegate(target, std::move(msg));
     return promise;
   }
 

@@ -44,6 +44,7 @@ protected:
     // "b"'s inbound router: answers at once, or never (a node that froze mid-request).
     remote_ = sys_ref().spawn([this](caf::event_based_actor* self) -> caf::behavior {
       return {[this, self](forward_atom, const std::string&, const std::string& key,
+                           const observability::trace_context&,
                            caf::message&) -> caf::result<std::string> {
         if (!remote_answers_)
           return self->make_response_promise<std::string>(); // never delivered
@@ -151,7 +152,7 @@ TEST_F(owner_test, the_inbound_router_hands_a_forwarded_request_to_the_local_act
   auto out = std::make_shared<std::string>();
   keep(sys_ref().spawn([=, r = *router](caf::event_based_actor* self) {
     self->request(r, 10s, forward_atom::value, std::string{"thing"}, std::string{"k7"},
-                  caf::make_message(ping_atom::value))
+                  observability::trace_context{}, caf::make_message(ping_atom::value))
         .then([=](const std::string& reply) { *out = reply; },
               [=](const caf::error& err) { *out = "error: " + describe(err); });
   }));
@@ -160,7 +161,7 @@ TEST_F(owner_test, the_inbound_router_hands_a_forwarded_request_to_the_local_act
   auto unknown = std::make_shared<std::string>();
   keep(sys_ref().spawn([=, r = *router](caf::event_based_actor* self) {
     self->request(r, 10s, forward_atom::value, std::string{"nothing"}, std::string{"k7"},
-                  caf::make_message(ping_atom::value))
+                  observability::trace_context{}, caf::make_message(ping_atom::value))
         .then([=](const std::string& reply) { *unknown = reply; },
               [=](const caf::error& err) { *unknown = "error: " + describe(err); });
   }));

@@ -11,7 +11,10 @@ namespace troupe::cluster::protocol {
 /// The version of what nodes say to each other: the handshake and every message type that
 /// crosses nodes. Bump it with any change a node of the previous version would misread;
 /// nodes of different versions refuse each other at the first message.
-inline constexpr uint32_t version = 2;
+///
+/// 3: requests to another node's entities carry the caller's trace context
+/// (`(forward_atom, kind, key, trace_context, message)`).
+inline constexpr uint32_t version = 3;
 
 /// `(challenge_atom, asker_nonce, version) -> nonce`: asks for a nonce to prove the secret
 /// over; refused unless the asker speaks this node's `version`.

@@ -15,6 +15,7 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/core/error.hpp"
+#include "troupe/observability/log_context.hpp"
 
 namespace troupe::observability {
 class registry;
@@ -67,6 +68,8 @@ struct job_request {
   /// If set, called when the pool answers an accepted job without running it (expired,
   /// stopped, no usable worker).
   std::function<void()> on_dropped;
+  /// The trace of the work that asked; the job runs with it as its log context.
+  observability::trace_context trace;
 };
 
 } // namespace detail
@@ -81,7 +84,8 @@ namespace troupe {
 /// Dedicated threads for blocking or CPU-heavy work, so no io or scheduler thread is parked.
 ///
 /// Results come back as a response message to the calling actor, so `done` always runs inside
-/// that actor and CAF's request timeout applies. Stop the pool before the actor system.
+/// that actor and CAF's request timeout applies. The caller's trace (its log context's) goes
+/// with the job: lines the job and `done` log carry it. Stop the pool before the actor system.
 class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
 public:
   /// How a pool is sized and what its workers hold.
@@ -123,7 +127,8 @@ public:
   template <class T>
   void run_erased(caf::event_based_actor* self, detail::erased_job work,
                   std::function<void(caf::expected<T>)> done, caf::timespan timeout) {
-    run_request<T>(self, detail::job_request{std::move(work), timeout, {}, {}}, std::move(done));
+    run_request<T>(self, detail::job_request{std::move(work), timeout, {}, {}, {}},
+                   std::move(done));
   }
 
   /// Like `run_erased`, for a request that may carry queue hooks.
@@ -132,16 +137,21 @@ public:
                    std::function<void(caf::expected<T>)> done) {
     using result_ptr = std::shared_ptr<caf::expected<T>>;
     auto timeout = req.timeout;
+    auto trace = req.trace = observability::current_log_context().trace;
     self->request(front_, timeout, std::move(req))
         .then(
-            [done](detail::job_output& out) {
-              auto* result = std::any_cast<result_ptr>(&out.value);
-              if (result == nullptr || !*result)
-                done(make_error(errc::invalid_argument, "pool job returned a foreign type"));
-              else
-                done(std::move(**result));
+            [done, trace](detail::job_output& out) {
+              observability::within_trace(trace, [&] {
+                auto* result = std::any_cast<result_ptr>(&out.value);
+                if (result == nullptr || !*result)
+                  done(make_error(errc::invalid_argument, "pool job returned a foreign type"));
+                else
+                  done(std::move(**result));
+              });
             },
-            [done](caf::error& err) { done(std::move(err)); });
+            [done, trace](caf::error& err) {
+              observability::within_trace(trace, [&] { done(std::move(err)); });
+            });
   }
 
   /// Returns how many workers can take jobs right now.

@@ -15,56 +15,25 @@
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/entity.hpp"
 #include "troupe/placement/locator.hpp"
+#include "troupe/placement/traced.hpp"
 
 namespace troupe::placement {
 
-/// Sends `msg` as a request to entity `key` of `region` from `self` and hands the
-/// reply to `on_reply` (as `request(...).then` would) or an error to `on_error`.
-///
-/// With a `known` directory, a live activation found there gets the request
-/// directly; otherwise the region resolves it first. If the activation went away
-/// before the request reached it (`request_receiver_down`: the message was never
-/// processed), the request is resolved through the region and sent again, at most
-/// `attempts` times in all; other errors, and failures while it was being
-/// processed, go to `on_error` untouched.
-template <class OnReply, class OnError, class... Ts>
-void ask(caf::event_based_actor* self, caf::actor region, std::string key, caf::timespan timeout,
-         std::tuple<Ts...> msg, OnReply on_reply, OnError on_error, int attempts = 3,
-         std::shared_ptr<const directory> known = nullptr) {
-  auto send_to = [=](const caf::actor& entity) {
-    auto retry_or_fail = [=](caf::error& err) {
-      if (err == caf::sec::request_receiver_down && attempts > 1)
-        ask(self, region, key, timeout, msg, on_reply, on_error, attempts - 1);
-      else
-        on_error(err);
-    };
-    std::apply(
-        [&](const auto&... xs) {
-          self->request(entity, timeout, xs...).then(on_reply, retry_or_fail);
-        },
-        msg);
-  };
-  if (known)
-    if (auto entity = known->find(key)) {
-      send_to(entity);
-      return;
-    }
-  self->request(region, timeout, resolve_atom::value, key)
-      .then([=](const caf::actor& entity) { send_to(entity); },
-            [=](caf::error& err) { on_error(err); });
-}
-
-/// How `ask_owner` may repeat a request.
-struct retry_policy {
-  /// Whether the request may run twice (a read, or a write keyed by an idempotency key): only
-  /// then is it sent again after its node went down mid-request (`errc::node_down`).
-  bool idempotent = false;
-  /// Sends in all. Besides node loss, a version conflict (a stale activation was fenced
-  /// and stepped aside; nothing was written) and a departed activation are retried.
-  int attempts = 2;
-};
-
 namespace detail {
+
+// Sends `msg` to `dest` as a request, in a trace envelope when the work in progress has a
+// trace (one more allocation, for the inner message); otherwise as it is.
+template <class... Ts>
+auto request(caf::event_based_actor* self, const caf::actor& dest, caf::timespan timeout,
+             const observability::trace_context& trace, const std::tuple<Ts...>& msg) {
+  return std::apply(
+      [&](const auto&... xs) {
+        if (trace.valid())
+          return self->request(dest, timeout, traced_atom::value, trace, caf::make_message(xs...));
+        return self->request(dest, timeout, xs...);
+      },
+      msg);
+}
 
 // `f` with `before()` run first, keeping `f`'s exact signature (CAF picks a response
 // handler by its argument types, so a generic lambda would not do).
@@ -78,6 +47,53 @@ auto run_before(F f, Before before, caf::detail::type_list<Args...>) {
 
 } // namespace detail
 
+/// Sends `msg` as a request to entity `key` of `region` from `self` and hands the
+/// reply to `on_reply` (as `request(...).then` would) or an error to `on_error`.
+///
+/// With a `known` directory, a live activation found there gets the request
+/// directly; otherwise the region resolves it first. If the activation went away
+/// before the request reached it (`request_receiver_down`: the message was never
+/// processed), the request is resolved through the region and sent again, at most
+/// `attempts` times in all; other errors, and failures while it was being
+/// processed, go to `on_error` untouched.
+///
+/// The trace of the work in progress (the log context's) travels with the request, and
+/// `on_reply` and `on_error` run under it.
+template <class OnReply, class OnError, class... Ts>
+void ask(caf::event_based_actor* self, caf::actor region, std::string key, caf::timespan timeout,
+         std::tuple<Ts...> msg, OnReply on_reply, OnError on_error, int attempts = 3,
+         std::shared_ptr<const directory> known = nullptr) {
+  auto trace = observability::current_log_context().trace;
+  auto send_to = [=](const caf::actor& entity) {
+    auto retry_or_fail = [=](caf::error& err) {
+      if (err == caf::sec::request_receiver_down && attempts > 1)
+        ask(self, region, key, timeout, msg, on_reply, on_error, attempts - 1);
+      else
+        on_error(err);
+    };
+    detail::request(self, entity, timeout, trace, msg)
+        .then(detail::in_trace(trace, on_reply), detail::in_trace(trace, retry_or_fail));
+  };
+  if (known)
+    if (auto entity = known->find(key)) {
+      send_to(entity);
+      return;
+    }
+  self->request(region, timeout, resolve_atom::value, key)
+      .then(detail::in_trace(trace, [=](const caf::actor& entity) { send_to(entity); }),
+            detail::in_trace(trace, [=](caf::error& err) { on_error(err); }));
+}
+
+/// How `ask_owner` may repeat a request.
+struct retry_policy {
+  /// Whether the request may run twice (a read, or a write keyed by an idempotency key): only
+  /// then is it sent again after its node went down mid-request (`errc::node_down`).
+  bool idempotent = false;
+  /// Sends in all. Besides node loss, a version conflict (a stale activation was fenced
+  /// and stepped aside; nothing was written) and a departed activation are retried.
+  int attempts = 2;
+};
+
 /// Sends `msg` as a request to entity `key` of `kind`, wherever it lives now, and hands
 /// the reply to `on_reply` or an error to `on_error`.
 ///
@@ -85,6 +101,7 @@ auto run_before(F f, Before before, caf::detail::type_list<Args...>) {
 /// the `known` directory) as `ask` sends it; on another node it goes to that node's
 /// inbound router, is registered with the locator's in-flight table (so it fails at once
 /// with `errc::node_down` if the node goes down) and is answered by the entity directly.
+/// Either way the trace of the work in progress goes along, as `ask` sends it.
 template <class OnReply, class OnError, class... Ts>
 void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> where, std::string kind,
                std::string key, caf::timespan timeout, std::tuple<Ts...> msg, OnReply on_reply,
@@ -106,9 +123,10 @@ void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> wher
     ask(self, route->local, key, timeout, msg, on_reply, again, 3, known);
     return;
   }
+  auto trace = observability::current_log_context().trace;
   auto handle = std::apply(
       [&](const auto&... xs) {
-        return self->request(route->remote, timeout, forward_atom::value, kind, key,
+        return self->request(route->remote, timeout, forward_atom::value, kind, key, trace,
                              caf::make_message(xs...));
       },
       msg);
@@ -121,10 +139,11 @@ void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> wher
       pending->done(node, ticket);
   };
   using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
-  handle.then(detail::run_before(on_reply, finish, args{}), [finish, again](caf::error& err) {
-    finish();
-    again(err);
-  });
+  handle.then(detail::in_trace(trace, detail::run_before(on_reply, finish, args{})),
+              detail::in_trace(trace, [finish, again](caf::error& err) {
+                finish();
+                again(err);
+              }));
 }
 
 } // namespace troupe::placement
