@@ -6,6 +6,7 @@
 #include "providers.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/http/client.hpp"
+#include "troupe/observability/log_context.hpp"
 
 namespace troupe::notification {
 
@@ -43,6 +44,11 @@ public:
   }
 
   void send(const delivery& d, delivery_callback done) override {
+    // The receiver continues the trace of the work that sent the delivery, or a new one; the
+    // call is a span of its own.
+    auto trace = observability::current_log_context().trace;
+    if (!trace.valid())
+      trace = observability::new_trace();
     client_->post(
         url_, payload(d), timeout_,
         [done = std::move(done), where = where_](caf::expected<http::client_response> res) {
@@ -56,7 +62,8 @@ public:
               why += ": " + excerpt(res->body);
             done(make_error(errc::io_failure, std::move(why)));
           }
-        });
+        },
+        {{"traceparent", trace.traceparent(observability::new_span_id())}});
   }
 
 private:

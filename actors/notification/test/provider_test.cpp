@@ -18,6 +18,7 @@
 
 #include "support/loopback_server.hpp"
 #include "troupe/core/error.hpp"
+#include "troupe/observability/log_context.hpp"
 
 namespace troupe::notification {
 namespace {
@@ -148,6 +149,33 @@ TEST(notification_webhook, posts_the_delivery_as_json) {
       {"body", sample().body},    {"attempt", 3},
   };
   EXPECT_EQ(nlohmann::json::parse(got[0].body), expected) << got[0].body;
+}
+
+TEST(notification_webhook, sends_the_trace_of_the_work_that_sent_it) {
+  loopback_server srv{[](const auto&) { return loopback_server::reply(200, "{}"); }};
+  auto p = webhook(srv.url("/hooks/notify"));
+  ASSERT_TRUE(p);
+  auto trace =
+      observability::trace_from_hex("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01");
+  ASSERT_TRUE(trace);
+  {
+    observability::log_context ctx{{}, *trace};
+    observability::log_scope scope{ctx};
+    ASSERT_TRUE(send(*p, sample()));
+  }
+  ASSERT_TRUE(send(*p, sample())) << "outside any trace";
+  auto got = srv.wait_for_requests(2, deadline);
+  ASSERT_EQ(got.size(), 2u);
+  auto traced = got[0].headers["traceparent"];
+  ASSERT_EQ(traced.size(), 55u) << traced;
+  EXPECT_EQ(traced.substr(0, 36), "00-4bf92f3577b34da6a3ce929d0e0e4736-") << "the same trace";
+  EXPECT_NE(traced.substr(36, 16), "00f067aa0ba902b7") << "the call is a span of its own";
+  EXPECT_EQ(traced.substr(52), "-01");
+  auto fresh = got[1].headers["traceparent"];
+  ASSERT_EQ(fresh.size(), 55u) << fresh;
+  EXPECT_EQ(fresh.substr(0, 3), "00-");
+  EXPECT_NE(fresh.substr(3, 32), "4bf92f3577b34da6a3ce929d0e0e4736") << "a trace of its own";
+  EXPECT_NE(fresh.substr(3, 32), std::string(32, '0'));
 }
 
 TEST(notification_webhook, any_2xx_is_delivered) {

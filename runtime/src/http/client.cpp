@@ -61,9 +61,10 @@ class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(asio::io_context& ioc, in_flight& owner, const client_config& cfg,
            caf::expected<http_url> url, std::string body, clock_type::time_point deadline,
-           std::chrono::milliseconds timeout, client::callback done)
+           std::chrono::milliseconds timeout, client::callback done, client::fields extra)
       : owner_(owner), cfg_(cfg), url_(std::move(url)), deadline_(deadline), timeout_(timeout),
-        done_(std::move(done)), resolver_(ioc), socket_(ioc), timer_(ioc) {
+        done_(std::move(done)), extra_(std::move(extra)), resolver_(ioc), socket_(ioc),
+        timer_(ioc) {
     if (url_)
       where_ = url_->host.find(':') == std::string::npos
                    ? url_->host + ":" + std::to_string(url_->port)
@@ -144,6 +145,8 @@ private:
                  url_->port == 80 ? where_.substr(0, where_.rfind(':')) : where_);
     request_.set(bhttp::field::user_agent, "troupe");
     request_.set(bhttp::field::content_type, "application/json");
+    for (const auto& [name, value] : extra_)
+      request_.set(name, value);
     request_.keep_alive(false);
     request_.body().swap(body_);
     request_.prepare_payload();
@@ -233,6 +236,7 @@ private:
   clock_type::time_point deadline_;
   std::chrono::milliseconds timeout_;
   client::callback done_;
+  client::fields extra_;
   bool finished_ = false;
   std::string where_;
   tcp::resolver resolver_;
@@ -303,7 +307,7 @@ client::~client() {
 }
 
 void client::post(std::string url, std::string body, std::chrono::milliseconds timeout,
-                  callback done) {
+                  callback done, fields extra) {
   auto& p = *impl_;
   auto deadline = clock_type::now() + timeout;
   auto parsed = parse_http_url(url);
@@ -314,7 +318,7 @@ void client::post(std::string url, std::string body, std::chrono::milliseconds t
     return;
   }
   auto x = std::make_shared<exchange>(p.ioc, p.flight, p.cfg, std::move(parsed), std::move(body),
-                                      deadline, timeout, std::move(done));
+                                      deadline, timeout, std::move(done), std::move(extra));
   p.flight.live.emplace(x.get(), x);
   // Even a bad URL is answered on the io thread: callers never see `done` run inside `post`.
   asio::post(p.ioc, [x] { x->start(); });

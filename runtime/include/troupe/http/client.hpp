@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -52,6 +54,8 @@ class client {
 public:
   /// Receives the outcome of one request, exactly once.
   using callback = std::function<void(caf::expected<client_response>)>;
+  /// Header fields sent besides the client's own (name, value), e.g. `traceparent`.
+  using fields = std::vector<std::pair<std::string, std::string>>;
 
   /// Starts the io thread; fails only if the thread cannot be started.
   static caf::expected<std::unique_ptr<client>> start(client_config cfg = {});
@@ -68,7 +72,9 @@ public:
   /// past it, `errc::io_failure` when the host cannot be resolved, reached or understood,
   /// `errc::invalid_argument` for a bad URL or timeout, each on the io thread. Only once
   /// stopped is `done` called at once on the caller's thread, with `errc::shutting_down`.
-  void post(std::string url, std::string body, std::chrono::milliseconds timeout, callback done);
+  /// `extra` fields go with the request.
+  void post(std::string url, std::string body, std::chrono::milliseconds timeout, callback done,
+            fields extra = {});
 
   /// Fails requests in flight with `errc::shutting_down` and joins the io thread; idempotent.
   /// From a completion it cannot join, so the thread ends by itself when the completion returns.
