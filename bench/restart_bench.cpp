@@ -4,7 +4,6 @@
 //
 //   build/bench/restart_bench [rounds=9] [iterations=2000]
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -16,6 +15,7 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rounds.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/supervision/name_registry.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -83,16 +83,10 @@ double supervised_round(caf::scoped_actor& self, caf::actor& current, int iterat
   return duration<double, std::micro>(steady_clock::now() - start).count() / iterations;
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs[xs.size() / 2];
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  int rounds = argc > 1 ? std::stoi(argv[1]) : 9;
-  int iterations = argc > 2 ? std::stoi(argv[2]) : 2000;
+  auto [rounds, iterations] = bench::rounds::from_args(argc, argv, 2000);
   // Two log lines per restart would measure the terminal, not the supervisor.
   spdlog::set_level(spdlog::level::err);
   caf::actor_system_config cfg;
@@ -125,8 +119,8 @@ int main(int argc, char** argv) {
     self->send_exit(sup, caf::exit_reason::user_shutdown);
     self->wait_for(sup);
   }
-  auto b = median(bare);
-  auto s = median(supervised);
+  auto b = bench::median(bare);
+  auto s = bench::median(supervised);
   std::printf("bare spawn + first message:          %8.2f us (median of %d rounds x %d)\n", b,
               rounds, iterations);
   std::printf("crash -> supervised replacement + msg: %8.2f us\n", s);

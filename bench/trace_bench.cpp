@@ -5,7 +5,6 @@
 //
 //   build/bench/trace_bench [rounds=9] [iterations=20000]
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -18,6 +17,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "rounds.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/placement/ask.hpp"
 #include "troupe/placement/directory.hpp"
@@ -67,16 +67,10 @@ double round_trip_ns(caf::actor_system& sys, const caf::actor& region,
   return duration<double, std::nano>(steady_clock::now() - start).count() / n;
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs[xs.size() / 2];
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  int rounds = argc > 1 ? std::stoi(argv[1]) : 9;
-  int iterations = argc > 2 ? std::stoi(argv[2]) : 20000;
+  auto [rounds, iterations] = bench::rounds::from_args(argc, argv, 20000);
   caf::actor_system_config cfg;
   add_error_category(cfg);
   caf::actor_system sys{cfg};
@@ -95,7 +89,8 @@ int main(int argc, char** argv) {
     plain.push_back(round_trip_ns(sys, region, known, {}, iterations));
     with_trace.push_back(round_trip_ns(sys, region, known, traced, iterations));
   }
-  std::printf("ask round trip, untraced: %.0f ns, traced: %.0f ns, ratio %.3f\n", median(plain),
-              median(with_trace), median(with_trace) / median(plain));
+  std::printf("ask round trip, untraced: %.0f ns, traced: %.0f ns, ratio %.3f\n",
+              bench::median(plain), bench::median(with_trace),
+              bench::median(with_trace) / bench::median(plain));
   caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
 }
