@@ -161,8 +161,13 @@ void connection::on_read(error_code ec) {
     handle();
     return;
   }
-  route_ = "unmatched";
-  method_ = parser_ && parser_->is_header_done() ? method_label(parser_->get().method()) : "OTHER";
+  // A request refused for its size usually had its request line read: its labels are then
+  // the route's, so a dashboard shows which route is sent too much (the target is empty when
+  // the request line never arrived).
+  if (parser_)
+    label(parser_->get().method(), std_view(parser_->get().target()));
+  else
+    label(verb::unknown, {});
   if (ec == bhttp::error::body_limit) {
     reject(status::payload_too_large, problem::payload_too_large, "Payload Too Large",
            "the request body exceeds " + std::to_string(state_->cfg.body_limit) + " bytes");
@@ -188,18 +193,17 @@ void connection::handle() {
   // RFC 9112 §3.2: an HTTP/1.1 request without Host is malformed; without it virtual
   // hosting and absolute-URI checks downstream guess.
   if (req.version() >= 11 && req.find(bhttp::field::host) == req.end()) {
-    method_ = method_label(req.method());
-    route_ = "unmatched";
+    label(req.method(), {});
     reject(status::bad_request, problem::bad_request, "Bad Request",
            "an HTTP/1.1 request needs a Host header");
     return;
   }
   keep_alive_ = req.keep_alive();
   version_ = req.version();
-  method_ = method_label(req.method());
   auto m = state_->routes->match(req.method(), std_view(req.target()));
+  method_ = method_label(req.method());
+  head_ = req.method() == verb::head;
   route_ = m.route;
-  target_ = std::string{std_view(req.target())};
   trace_ = trace_for(req);
   // Every line the handler logs on this thread names the request.
   observability::log_scope scope{trace_.log()};
@@ -216,6 +220,12 @@ void connection::handle() {
   } catch (...) {
     spdlog::error("http: handler of {} {} threw a non-exception", method_, route_);
   }
+}
+
+void connection::label(verb method, std::string_view target) {
+  method_ = method_label(method);
+  head_ = method == verb::head;
+  route_ = target.empty() ? "unmatched" : state_->routes->match(method, target).route;
 }
 
 responder connection::make_responder(uint64_t seq) {
@@ -277,7 +287,11 @@ void connection::write(response res, bool close_after) {
       .append(trace_.request_id)
       .append("\r\ntraceparent: ");
   trace_.append_traceparent(wire_);
-  wire_.append("\r\n\r\n").append(res.body());
+  wire_.append("\r\n\r\n");
+  // A response to HEAD keeps GET's Content-Length but sends no body: a client reads none,
+  // and bytes it did not expect would be taken for the next response on the connection.
+  if (!head_)
+    wire_.append(res.body());
   stream_.expires_after(state_->cfg.write_timeout);
   asio::async_write(stream_, asio::buffer(wire_),
                     [self = shared_from_this(), close_after](error_code ec, size_t) {
@@ -288,10 +302,11 @@ void connection::write(response res, bool close_after) {
 void connection::on_write(error_code ec, bool close_after) {
   auto elapsed = std::chrono::duration<double>(clock::now() - started_).count();
   state_->metrics.record(route_, method_, status_, elapsed);
-  auto level = status_ >= 500 ? spdlog::level::warn : spdlog::level::debug;
-  if (spdlog::should_log(level)) {
+  if (auto level = access_level(); spdlog::should_log(level)) {
+    // The route, not the target: a path may hold ids or tokens, and the route is what the
+    // metrics are labelled with. The scope adds the request and trace ids.
     observability::log_scope scope{trace_.log()};
-    spdlog::log(level, "http: {} {} -> {} in {:.1f} ms", method_, target_, status_, elapsed * 1e3);
+    spdlog::log(level, "http: {} {} {} {:.3f} ms", method_, route_, status_, elapsed * 1e3);
   }
   // The buffer is kept for the next response unless a large one inflated it.
   if (wire_.capacity() > kept_wire_capacity)
@@ -304,6 +319,16 @@ void connection::on_write(error_code ec, bool close_after) {
   } else {
     await_request();
   }
+}
+
+spdlog::level::level_enum connection::access_level() const {
+  if (state_->cfg.access_log)
+    return spdlog::level::info;
+  // Without access lines a server failure still deserves a warning; a 503 is shedding or
+  // not being ready yet, which the metrics count and probes expect.
+  if (status_ >= 500 && status_ != 503)
+    return spdlog::level::warn;
+  return spdlog::level::debug;
 }
 
 void connection::linger() {

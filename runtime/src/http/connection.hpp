@@ -15,6 +15,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <spdlog/common.h>
 
 #include "troupe/http/message.hpp"
 #include "troupe/http/responder.hpp"
@@ -57,11 +58,15 @@ private:
   void read_more();
   void on_read(error_code ec);
   void handle();
+  // Sets the metric labels and the HEAD flag of a request; an empty target is unmatched.
+  void label(verb method, std::string_view target);
   responder make_responder(uint64_t seq);
   void deliver(uint64_t seq, response res);
   void reject(status code, std::string_view type, std::string title, std::string detail);
   void write(response res, bool close_after);
   void on_write(error_code ec, bool close_after);
+  // The level of the line each answered request gets.
+  spdlog::level::level_enum access_level() const;
   void linger();
   void finish();
 
@@ -84,9 +89,10 @@ private:
   bool request_started_ = false;
   bool continue_sent_ = false;
   bool keep_alive_ = false;
+  // The request is HEAD: its answer goes out without a body.
+  bool head_ = false;
   unsigned version_ = 11;
   std::string route_;
-  std::string target_;
   trace_info trace_;
   std::string method_;
   clock::time_point started_;

@@ -4,12 +4,19 @@
 
 namespace troupe::http {
 
+std::string status_class(unsigned status) {
+  if (status < 100 || status > 599)
+    return "other";
+  return std::to_string(status / 100) + "xx";
+}
+
 http_metrics::http_metrics(observability::registry& reg)
     : requests_(reg.counters("troupe_http_requests_total", "HTTP requests answered.",
                              {"route", "method", "status"})),
+      // Seventeen series per label set: the status class keeps them few.
       durations_(reg.histograms("troupe_http_request_duration_seconds",
                                 "Time from a complete request read to its response written.",
-                                {"route", "method", "status"})),
+                                {"route", "method", "status_class"})),
       active_(reg.gauges("troupe_http_connections_active", "Open HTTP connections.").with({})),
       rejected_(reg.counters("troupe_http_connections_rejected_total",
                              "HTTP connections closed at once because of max_connections.")
@@ -34,7 +41,9 @@ void http_metrics::record(std::string_view route, std::string_view method, unsig
   }
   if (s.requests == nullptr) {
     observability::label_values labels{std::string{route}, std::string{method}, code};
-    s = series{&requests_.with(labels), &durations_.with(labels)};
+    auto& requests = requests_.with(labels);
+    labels.back() = status_class(status);
+    s = series{&requests, &durations_.with(labels)};
     std::unique_lock guard{mtx_};
     cache_.emplace(key, s);
   }

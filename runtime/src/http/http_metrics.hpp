@@ -9,13 +9,16 @@
 
 namespace troupe::http {
 
+/// Returns the class of an HTTP status, e.g. "2xx" for 204, "other" outside 100..599.
+std::string status_class(unsigned status);
+
 /// The server's metric series, with a read-mostly cache in front of the families' locks.
 class http_metrics {
 public:
   /// Registers (or finds) the http families in `reg`, which must outlive this object.
   explicit http_metrics(observability::registry& reg);
 
-  /// Counts one finished request and its latency under bounded labels.
+  /// Counts one finished request by its status and its latency by its status class.
   void record(std::string_view route, std::string_view method, unsigned status, double seconds);
 
   /// Counts one connection turned away at the limit.

@@ -156,7 +156,11 @@ route_match router::match(verb method, std::string_view target) const {
   std::vector<candidate> candidates;
   collect(*root_, segments, 0, values, candidates);
   for (auto& c : candidates) {
-    if (auto i = c.methods->find(method); i != c.methods->end()) {
+    auto i = c.methods->find(method);
+    // RFC 9110 §9.3.2: HEAD is GET without the body, which the connection leaves out.
+    if (i == c.methods->end() && method == verb::head)
+      i = c.methods->find(verb::get);
+    if (i != c.methods->end()) {
       result.outcome = route_match::kind::found;
       result.target = &i->second.fn;
       result.route = i->second.pattern;
@@ -177,8 +181,11 @@ route_match router::match(verb method, std::string_view target) const {
     return result;
   std::set<std::string> allowed;
   for (auto& c : candidates)
-    for (auto& [v, e] : *c.methods)
+    for (auto& [v, e] : *c.methods) {
       allowed.insert(method_name(v));
+      if (v == verb::get)
+        allowed.insert(method_name(verb::head));
+    }
   result.outcome = route_match::kind::method_not_allowed;
   result.route = candidates.front().methods->begin()->second.pattern;
   for (auto& name : allowed)

@@ -124,7 +124,7 @@ TEST(http_router, wrong_method_is_405_with_sorted_allow) {
   r.add(verb::post, "/v1/users", ok);
   auto res = run(r, verb::patch, "/v1/users/7");
   EXPECT_EQ(res.result(), status::method_not_allowed);
-  EXPECT_EQ(res[boost::beast::http::field::allow], "DELETE, GET, PUT");
+  EXPECT_EQ(res[boost::beast::http::field::allow], "DELETE, GET, HEAD, PUT");
   auto body = nlohmann::json::parse(res.body());
   EXPECT_EQ(body["type"], "https://troupe.dev/problems/method-not-allowed");
   EXPECT_EQ(body["status"], 405);
@@ -140,7 +140,24 @@ TEST(http_router, allow_unions_every_matching_pattern) {
   // The parameter route has DELETE, so DELETE /users/me reaches it.
   EXPECT_EQ(r.match(verb::delete_, "/users/me").route, "/users/{id}");
   auto res = run(r, verb::post, "/users/me");
-  EXPECT_EQ(res[boost::beast::http::field::allow], "DELETE, GET");
+  EXPECT_EQ(res[boost::beast::http::field::allow], "DELETE, GET, HEAD");
+}
+
+TEST(http_router, head_runs_the_get_handler_unless_the_path_has_its_own) {
+  recorder rec;
+  router r;
+  r.add(verb::get, "/v1/users/{id}", rec.make("get"));
+  r.add(verb::get, "/v1/items", rec.make("get items"));
+  r.add(verb::head, "/v1/items", rec.make("head items"));
+  r.add(verb::post, "/v1/users", rec.make("post"));
+  EXPECT_EQ(run(r, verb::head, "/v1/users/7").body(), "get");
+  EXPECT_EQ(rec.seen->route, "/v1/users/{id}");
+  EXPECT_EQ(rec.seen->param("id"), "7");
+  EXPECT_EQ(run(r, verb::head, "/v1/items").body(), "head items");
+  // No GET, no HEAD: still 405, and the Allow list does not offer HEAD.
+  auto res = run(r, verb::head, "/v1/users");
+  EXPECT_EQ(res.result(), status::method_not_allowed);
+  EXPECT_EQ(res[boost::beast::http::field::allow], "POST");
 }
 
 TEST(http_router, routes_lists_method_and_pattern) {

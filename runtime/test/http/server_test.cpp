@@ -66,12 +66,13 @@ public:
     });
   }
 
-  // Reads one response; nullopt on error or after the deadline.
-  std::optional<response> read() {
+  // Reads one response (of a HEAD request: no body follows); nullopt on error or after the
+  // deadline.
+  std::optional<response> read(bool to_head = false) {
     stream_.expires_after(deadline);
-    response res;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(16 * 1024 * 1024);
+    parser.skip(to_head);
     auto ec = run([&](auto done) {
       bhttp::async_read(stream_, buffer_, parser, [done](error_code e, size_t) { done(e); });
     });
@@ -90,7 +91,7 @@ public:
     });
     if (ec)
       return std::nullopt;
-    return read();
+    return read(req.method() == verb::head);
   }
 
   // Sends GET `target` and reads the response.
@@ -255,6 +256,38 @@ TEST_F(http_server, keep_alive_serves_two_requests_on_one_connection) {
   }
 }
 
+TEST_F(http_server, head_answers_like_get_without_a_body_and_the_connection_goes_on) {
+  start();
+  client c{srv->port()};
+  auto got = c.get("/v1/items/7");
+  ASSERT_TRUE(got);
+  for (int round = 0; round < 2; ++round) {
+    auto head = c.roundtrip(request{verb::head, "/v1/items/7", 11});
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->result(), status::ok);
+    EXPECT_EQ((*head)[field::content_length], std::to_string(got->body().size()));
+    EXPECT_EQ((*head)[field::content_type], (*got)[field::content_type]);
+    EXPECT_TRUE(head->keep_alive());
+    // A body sent after the head would be read here as the start of the next response.
+    auto next = c.get("/v1/items/8");
+    ASSERT_TRUE(next) << "round " << round;
+    EXPECT_EQ(next->result(), status::ok);
+    EXPECT_EQ(nlohmann::json::parse(next->body())["id"], "8");
+  }
+  // Errors to HEAD have no body either.
+  auto missing = c.roundtrip(request{verb::head, "/nowhere", 11});
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->result(), status::not_found);
+  auto after = c.get("/v1/items/9");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->result(), status::ok);
+  EXPECT_TRUE(eventually([&] {
+    return metrics->render().find(
+               R"(troupe_http_requests_total{route="/v1/items/{id}",method="HEAD",status="200"} 2)") !=
+           std::string::npos;
+  })) << metrics->render();
+}
+
 TEST_F(http_server, connection_close_is_honoured) {
   start();
   client c{srv->port()};
@@ -361,6 +394,12 @@ TEST_F(http_server, body_over_limit_is_413_then_close) {
   EXPECT_EQ(problem_type(*res), "https://troupe.dev/problems/payload-too-large");
   EXPECT_FALSE(res->keep_alive());
   EXPECT_TRUE(c.wait_closed());
+  // The header was whole, so the refusal counts under the route and method it was sent to.
+  EXPECT_TRUE(eventually([&] {
+    return metrics->render().find(
+               R"(troupe_http_requests_total{route="/v1/echo",method="POST",status="413"} 1)") !=
+           std::string::npos;
+  })) << metrics->render();
 }
 
 TEST_F(http_server, header_over_limit_is_431_then_close) {
@@ -540,7 +579,7 @@ TEST_F(http_server, metrics_carry_route_method_and_status) {
   const std::string missing =
       R"(troupe_http_requests_total{route="unmatched",method="GET",status="404"} 1)";
   const std::string latency =
-      R"(troupe_http_request_duration_seconds_count{route="/v1/items/{id}",method="GET",status="200"} 2)";
+      R"(troupe_http_request_duration_seconds_count{route="/v1/items/{id}",method="GET",status_class="2xx"} 2)";
   // Metrics are recorded once the write completes, which may be just after the client reads.
   EXPECT_TRUE(eventually([&] {
     auto text = metrics->render();

@@ -48,7 +48,8 @@ struct route_match {
 ///
 /// A literal segment beats a parameter at the same position. When several patterns
 /// match a path, the most specific one with the method wins; if none has it, the
-/// answer is 405 listing the methods of all of them. Set it up before serving:
+/// answer is 405 listing the methods of all of them. HEAD runs the GET handler of a path
+/// without a HEAD route of its own (the server sends no body). Set it up before serving:
 /// `add` is not thread-safe, lookups are.
 class router {
 public:

@@ -39,6 +39,9 @@ struct server_config {
   std::chrono::milliseconds idle_timeout{30000};
   /// Time for writing one response; a client that stops reading is dropped.
   std::chrono::milliseconds write_timeout{10000};
+  /// One `info` line per answered request (method, route, status, duration, request and trace
+  /// id); without it only server failures other than 503 are logged, at `warn`.
+  bool access_log = true;
 };
 
 /// An HTTP/1.1 server: async accept loop, one strand per connection, keep-alive.
