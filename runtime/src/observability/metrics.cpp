@@ -113,6 +113,11 @@ family<histogram>& registry::histograms(const std::string& name, const std::stri
   return get_or_make(mtx_, histograms_, name, help, std::move(labels), std::move(bounds));
 }
 
+void registry::add_collector(std::function<void(std::string&)> render) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  collectors_.push_back(std::move(render));
+}
+
 std::string registry::render() const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::string out;
@@ -136,6 +141,8 @@ std::string registry::render() const {
                out += f.name() + "_count" + label_set(f.labels(), v) + " " +
                       std::to_string(cumulative) + "\n";
              });
+  for (const auto& collect : collectors_)
+    collect(out);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,6 +131,9 @@ public:
   family<histogram>& histograms(const std::string& name, const std::string& help,
                                 std::vector<std::string> labels,
                                 std::vector<double> bounds = default_latency_buckets());
+  /// Adds text rendered after the families on every scrape, for figures read only then (such
+  /// as the process's); `render` must append whole families, HELP and TYPE included.
+  void add_collector(std::function<void(std::string&)> render);
   /// Renders every family in the Prometheus text exposition format 0.0.4.
   std::string render() const;
 
@@ -138,6 +142,7 @@ private:
   std::map<std::string, std::unique_ptr<family<counter>>> counters_;
   std::map<std::string, std::unique_ptr<family<gauge>>> gauges_;
   std::map<std::string, std::unique_ptr<family<histogram>>> histograms_;
+  std::vector<std::function<void(std::string&)>> collectors_;
 };
 
 /// The content type of `registry::render()`.
