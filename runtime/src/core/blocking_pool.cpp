@@ -54,6 +54,10 @@ struct pool_state {
   std::deque<queued_job> queue;
   bool stopping = false;
   size_t usable = 0;
+  // Workers whose first ready_up has not finished. While some are still getting ready for the
+  // first time (connecting, migrating), jobs wait for them instead of failing fast: a clean
+  // start is not an outage. Set by `start` before any thread runs.
+  size_t untried = 0;
   std::vector<std::thread> threads;
 
   observability::gauge* depth_metric = nullptr;
@@ -78,7 +82,7 @@ struct pool_state {
       count("shutting_down");
       return make_error(errc::shutting_down, "pool " + cfg.name + " is stopping");
     }
-    if (cfg.fail_fast_when_unusable && usable == 0) {
+    if (cfg.fail_fast_when_unusable && usable == 0 && untried == 0) {
       guard.unlock();
       count("unusable");
       return make_error(*cfg.fail_fast_when_unusable, "pool " + cfg.name + " has no usable worker");
@@ -115,7 +119,7 @@ struct pool_state {
     std::deque<queued_job> failed;
     {
       std::lock_guard<std::mutex> guard{mtx};
-      if (usable != 0)
+      if (usable != 0 || untried != 0)
         return;
       failed.swap(queue);
       publish_depth();
@@ -138,6 +142,19 @@ struct pool_state {
     }
     if (!now)
       fail_queued_if_unusable();
+  }
+
+  // Called once per worker when its first ready_up has finished, whatever its outcome; the
+  // jobs that waited for it fail if nobody became usable.
+  void tried(bool& first) {
+    if (!first)
+      return;
+    first = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      --untried;
+    }
+    fail_queued_if_unusable();
   }
 
   // Waits `delay` unless the pool stops first; returns whether it is stopping.
@@ -191,6 +208,7 @@ struct pool_state {
   void worker_loop(size_t index) {
     auto worker = make_worker(index);
     bool counted = false;
+    bool first = true;
     for (;;) {
       if (!worker->usable()) {
         set_usable(counted, false);
@@ -201,12 +219,14 @@ struct pool_state {
           spdlog::error("pool {}: worker {} failed to get ready: {}", cfg.name, index, ex.what());
         }
         if (delay.count() > 0 || !worker->usable()) {
+          tried(first);
           if (sleep_unless_stopping(std::max(delay, std::chrono::milliseconds{1})))
             break;
           continue;
         }
       }
       set_usable(counted, true);
+      tried(first);
       std::unique_lock<std::mutex> guard{mtx};
       cv.wait(guard, [this] { return stopping || !queue.empty(); });
       if (stopping)
@@ -217,6 +237,7 @@ struct pool_state {
       guard.unlock();
       run_one(*worker, job);
     }
+    tried(first);
     set_usable(counted, false);
     // Destroyed here so that per-thread state (a connection) closes on its own thread.
     worker.reset();
@@ -283,6 +304,7 @@ blocking_pool::start(caf::actor_system& sys, config cfg,
         &metrics->histograms("troupe_pool_job_seconds", "Time a blocking pool job ran.", {"pool"})
              .with({st->cfg.name});
   }
+  st->untried = st->cfg.threads;
   st->front = sys.spawn(front_actor, st);
   for (size_t i = 0; i < st->cfg.threads; ++i)
     st->threads.emplace_back([st, i] { st->worker_loop(i); });

@@ -120,6 +120,72 @@ TEST_F(blocking_pool_test, full_queue_is_shed_at_once) {
   EXPECT_EQ(**queued->value, 2);
 }
 
+// A worker whose first ready_up waits at a gate, then succeeds or fails as told.
+class gated_worker : public pool_worker {
+public:
+  gated_worker(gate& g, bool succeed) : gate_(g), succeed_(succeed) {}
+
+  std::chrono::milliseconds ready_up() override {
+    if (tries_++ == 0)
+      gate_.pass();
+    ready_ = succeed_;
+    return succeed_ ? 0ms : 10s;
+  }
+
+  bool usable() const override { return ready_; }
+
+private:
+  gate& gate_;
+  bool succeed_;
+  int tries_ = 0;
+  bool ready_ = false;
+};
+
+class pool_at_start_test : public blocking_pool_test {
+protected:
+  void start_gated(bool succeed) {
+    blocking_pool::config cfg;
+    cfg.name = "store";
+    cfg.threads = 1;
+    cfg.fail_fast_when_unusable = errc::store_unavailable;
+    cfg.make_worker = [this, succeed](size_t) {
+      return std::make_unique<gated_worker>(first_try_, succeed);
+    };
+    pool_ = blocking_pool::start(sys_, cfg, metrics_);
+    ASSERT_TRUE(run_until([&] { return first_try_.entered == 1; }));
+  }
+
+  gate first_try_;
+};
+
+TEST_F(pool_at_start_test, a_job_offered_before_the_first_connect_waits_for_it) {
+  start_gated(true);
+  auto job = submit([] { return caf::expected<int>{7}; });
+  // A fail-fast answer would be given at submission, so it would be here already.
+  sched_.run_locked();
+  EXPECT_FALSE(job->has());
+  first_try_.open();
+  ASSERT_TRUE(run_until([&] { return job->has(); }));
+  ASSERT_TRUE(*job->value) << describe(job->value->error());
+  EXPECT_EQ(**job->value, 7);
+}
+
+TEST_F(pool_at_start_test, a_failed_first_connect_fails_the_jobs_that_waited_and_later_ones_fast) {
+  start_gated(false);
+  auto waited = submit([] { return caf::expected<int>{7}; });
+  sched_.run_locked();
+  EXPECT_FALSE(waited->has());
+  first_try_.open();
+  ASSERT_TRUE(run_until([&] { return waited->has(); }));
+  ASSERT_FALSE(*waited->value);
+  EXPECT_TRUE(is(waited->value->error(), errc::store_unavailable));
+  auto later = submit([] { return caf::expected<int>{8}; });
+  sched_.run_locked();
+  ASSERT_TRUE(later->has());
+  ASSERT_FALSE(*later->value);
+  EXPECT_TRUE(is(later->value->error(), errc::store_unavailable));
+}
+
 TEST_F(blocking_pool_test, stop_answers_queued_jobs_with_shutting_down) {
   start(1, 16);
   gate g;

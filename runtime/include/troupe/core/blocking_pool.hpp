@@ -98,7 +98,8 @@ public:
     size_t max_queue = 1024;
     /// Makes the state of worker `i` on its own thread; plain stateless workers if empty.
     std::function<std::unique_ptr<pool_worker>(size_t)> make_worker;
-    /// If set, jobs offered while no worker is usable fail at once with this code.
+    /// If set, jobs offered while no worker is usable fail at once with this code; until
+    /// every worker has tried to get ready once (at start), they wait for it instead.
     std::optional<errc> fail_fast_when_unusable;
   };
 
