@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <spdlog/spdlog.h>
 
+#include "build_info.hpp"
 #include "troupe/auth/jwt.hpp"
 #include "troupe/auth/session.hpp"
 #include "troupe/core/blocking_pool.hpp"
@@ -27,6 +28,7 @@
 #include "troupe/notification/dispatcher.hpp"
 #include "troupe/notification/routes.hpp"
 #include "troupe/observability/metrics.hpp"
+#include "troupe/observability/process_metrics.hpp"
 #include "troupe/ops/routes.hpp"
 #include "troupe/order/routes.hpp"
 #include "troupe/order/services.hpp"
@@ -56,6 +58,7 @@ supervision::child_spec http_component(const node_context& ctx) {
   cfg.max_connections = ctx.options.http_max_connections;
   cfg.max_connections_per_client = ctx.options.http_max_connections_per_client;
   cfg.read_timeout = std::chrono::milliseconds{ctx.options.http_read_timeout_ms};
+  cfg.access_log = ctx.options.access_log;
   auto pinned = std::make_shared<uint16_t>(ctx.options.http_port);
   auto routes = ctx.routes;
   auto metrics = ctx.metrics;
@@ -77,6 +80,9 @@ void add_ops(const node_context& ctx) {
   ops.names = ctx.names;
   ops.metrics = ctx.metrics;
   ops.cluster = ctx.cluster;
+  ops.version = std::string{build_version()};
+  observability::add_build_info(*ctx.metrics, build_version(), build_revision());
+  observability::add_process_metrics(*ctx.metrics);
   if (!ctx.options.admin_token.empty())
     ops.admin_token = ctx.options.admin_token;
   ops.ready = [draining = ctx.draining, names = ctx.names, db = ctx.db,

@@ -108,7 +108,7 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
     outcome->done = true;
   });
   ctx.names->put("root", root);
-  spdlog::info("node {} started", opts.node_name);
+  spdlog::info("node {} started: {}", opts.node_name, node::version_line());
 
   int exit_code = 0;
   timespec tick{0, 100'000'000};

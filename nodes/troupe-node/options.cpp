@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "build_info.hpp"
 #include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/http/client.hpp"
@@ -81,6 +82,10 @@ std::string default_advertise_host() {
 
 } // namespace
 
+std::string version_line() {
+  return "troupe-node " + std::string{build_version()} + " (" + std::string{build_revision()} + ")";
+}
+
 cluster::transport_config transport_of(const node_options& o) {
   cluster::transport_config t;
   t.tls_cert = o.cluster_tls_cert;
@@ -99,6 +104,7 @@ parse_result parse_options(int argc, const char* const* argv) {
   CLI::App app{"troupe-node: one node of a Troupe actor cluster", "troupe-node"};
   app.option_defaults()->always_capture_default();
   app.get_formatter()->column_width(36);
+  app.set_version_flag("--version", version_line());
   app.add_option("--node-name", o.node_name, "This node's name in logs and metrics")
       ->envname("TROUPE_NODE_NAME");
   app.add_option("--http-host", o.http_host, "Address the HTTP facade binds")
@@ -151,6 +157,10 @@ parse_result parse_options(int argc, const char* const* argv) {
   app.add_option("--log-format", o.log_format, "text or json")
       ->envname("TROUPE_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--access-log,!--no-access-log", o.access_log,
+               "One info line per HTTP request: method, route, status, duration, request and "
+               "trace id (--no-access-log or TROUPE_ACCESS_LOG=false: off)")
+      ->envname("TROUPE_ACCESS_LOG");
   app.add_option("--actor-threads", o.actor_threads, "Actor scheduler threads (0 = one per core)")
       ->envname("TROUPE_ACTOR_THREADS")
       ->check(CLI::Range(size_t{0}, size_t{256}));
@@ -283,6 +293,10 @@ parse_result parse_options(int argc, const char* const* argv) {
   } catch (const CLI::CallForHelp&) {
     result.exit_code = 0;
     result.message = app.help();
+  } catch (const CLI::CallForVersion&) {
+    result.exit_code = 0;
+    result.message = version_line();
+    return result;
   } catch (const CLI::ParseError& e) {
     result.exit_code = 2;
     result.message = one_line(e.what());

@@ -42,6 +42,8 @@ struct node_options {
   std::string log_level = "info";
   /// "text" or "json".
   std::string log_format = "text";
+  /// One `info` line per HTTP request; operators of a busy node may turn it off.
+  bool access_log = true;
   /// CAF scheduler threads; 0 means one per core.
   size_t actor_threads = 0;
   /// "memory" (loses data on exit) or "postgres".
@@ -132,6 +134,9 @@ struct parse_result {
   /// What to print before exiting: help text on stdout, or one error line on stderr.
   std::string message;
 };
+
+/// What `--version` prints: "troupe-node VERSION (REVISION)".
+std::string version_line();
 
 /// The cluster transport the options ask for.
 cluster::transport_config transport_of(const node_options& o);

@@ -306,7 +306,7 @@ void connection::on_write(error_code ec, bool close_after) {
     // The route, not the target: a path may hold ids or tokens, and the route is what the
     // metrics are labelled with. The scope adds the request and trace ids.
     observability::log_scope scope{trace_.log()};
-    spdlog::log(level, "http: {} {} {} {:.3f} ms", method_, route_, status_, elapsed * 1e3);
+    spdlog::log(level, "http: {} {} -> {} in {:.3f} ms", method_, route_, status_, elapsed * 1e3);
   }
   // The buffer is kept for the next response unless a large one inflated it.
   if (wire_.capacity() > kept_wire_capacity)

@@ -3,7 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -62,11 +62,12 @@ double start_time() {
 
 void append_family(std::string& out, const char* name, const char* type, const char* help,
                    double value) {
+  // The shortest text that reads back as the same double.
   char number[64];
-  std::snprintf(number, sizeof number, "%.17g", value);
+  auto end = std::to_chars(number, number + sizeof number, value).ptr;
   out.append("# HELP ").append(name).append(1, ' ').append(help).append(1, '\n');
   out.append("# TYPE ").append(name).append(1, ' ').append(type).append(1, '\n');
-  out.append(name).append(1, ' ').append(number).append(1, '\n');
+  out.append(name).append(1, ' ').append(number, end).append(1, '\n');
 }
 
 } // namespace

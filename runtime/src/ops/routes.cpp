@@ -83,9 +83,14 @@ nlohmann::json cluster_json(const ops_context& ctx) {
 
 void add_ops_routes(http::router& routes, ops_context ctx) {
   auto shared = std::make_shared<const ops_context>(std::move(ctx));
-  routes.add(http::verb::get, "/healthz", [](http::request_context, http::responder res) {
-    res(http::json_response(status::ok, {{"status", "ok"}}));
-  });
+  // Probed every few seconds by every kubelet: the answer never changes, so it is made once.
+  nlohmann::json health{{"status", "ok"}};
+  if (!shared->version.empty())
+    health["version"] = shared->version;
+  routes.add(http::verb::get, "/healthz",
+             [body = health.dump()](http::request_context, http::responder res) {
+               res(http::text_response(status::ok, body, "application/json"));
+             });
   routes.add(http::verb::get, "/readyz", [shared](http::request_context, http::responder res) {
     auto r = shared->ready ? shared->ready() : readiness{true, {}};
     if (r.ready)

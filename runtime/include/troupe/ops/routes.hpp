@@ -52,6 +52,8 @@ struct ops_context {
   std::chrono::milliseconds inspect_timeout{2000};
   /// This node's view of the cluster, served at /admin/cluster.
   std::shared_ptr<cluster::shared_view> cluster;
+  /// The build's version, named by /healthz (omitted when empty).
+  std::string version;
 };
 
 /// Adds GET /healthz, /readyz, /metrics, /admin/supervision and /admin/cluster to `routes`.
