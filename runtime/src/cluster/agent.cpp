@@ -537,6 +537,14 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
   st.cfg = std::move(cfg);
   st.shared = std::move(shared);
   st.metrics = std::move(metrics);
+  if (st.metrics) {
+    // At 0 from the start, so rate() and increase() see the first event.
+    st.metrics->counters("troupe_cluster_node_down_total", "Peers this node saw go down.").with({});
+    auto& closed = st.metrics->counters("troupe_cluster_connections_closed_total",
+                                        "Cluster port connections this node closed.", {"reason"});
+    closed.with({"idle"});
+    closed.with({"over limit"});
+  }
   st.limits.idle = std::max(st.cfg.connect_timeout, st.cfg.connection_timeout);
   st.limits.per_address = st.cfg.max_connections_per_address;
   st.limits.total = st.cfg.max_connections;

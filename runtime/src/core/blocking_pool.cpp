@@ -300,6 +300,10 @@ blocking_pool::start(caf::actor_system& sys, config cfg,
     st->jobs_metric =
         &metrics->counters("troupe_pool_jobs_total", "Jobs handled by a blocking pool, by outcome.",
                            {"pool", "outcome"});
+    // Every outcome's series exists at 0 from the start, so rate() sees the first of each.
+    for (auto outcome :
+         {"ok", "error", "exception", "expired", "overloaded", "unusable", "shutting_down"})
+      st->jobs_metric->with({st->cfg.name, outcome});
     st->seconds_metric =
         &metrics->histograms("troupe_pool_job_seconds", "Time a blocking pool job ran.", {"pool"})
              .with({st->cfg.name});

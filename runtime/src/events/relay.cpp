@@ -71,6 +71,9 @@ public:
     failures_ =
         &m.counters("troupe_outbox_delivery_failures_total",
                     "Outbox deliveries a subscriber failed or did not ack in time.", {"consumer"});
+    // Each consumer's series exists at 0 from the start, so rate() sees the first failure.
+    for (const auto& sub : cfg_.subscriptions)
+      failures_->with({sub.consumer});
   }
 
   caf::behavior make_behavior() override {

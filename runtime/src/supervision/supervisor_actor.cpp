@@ -52,6 +52,9 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, supervisor_spec spec)
     restarts_metric_ =
         &spec_.metrics->counters("troupe_supervisor_restarts_total",
                                  "Children restarted by a supervisor.", {"supervisor", "child"});
+    // Every child's series exists at 0 from the start, so rate() sees the first restart.
+    for (const auto& child : spec_.children)
+      restarts_metric_->with({spec_.name, child.name});
     escalations_metric_ =
         &spec_.metrics
              ->counters("troupe_supervisor_escalations_total",

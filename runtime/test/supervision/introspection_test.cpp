@@ -88,5 +88,20 @@ TEST_F(introspection_test, restarts_are_counted_per_supervisor_and_child) {
       << text;
 }
 
+TEST_F(introspection_test, every_child_has_a_restart_series_at_zero_before_any_restart) {
+  start(spec("sup", restart_strategy::one_for_one,
+             {worker_child(log_, "a"), worker_child(log_, "b")}));
+  auto text = metrics_->render();
+  for (auto child : {"a", "b"})
+    EXPECT_NE(
+        text.find(std::string{"troupe_supervisor_restarts_total{supervisor=\"sup\",child=\""} +
+                  child + "\"} 0\n"),
+        std::string::npos)
+        << text;
+  EXPECT_NE(text.find("troupe_supervisor_escalations_total{supervisor=\"sup\"} 0\n"),
+            std::string::npos)
+      << text;
+}
+
 } // namespace
 } // namespace troupe::supervision::test
