@@ -12,6 +12,7 @@ TROUPE_PACKAGES=(
   libcaf-dev libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libpqxx-dev postgresql
   libsodium-dev clang libclang-rt-14-dev nodejs openssl
+  prometheus # promtool checks a scrape of /metrics (tests/node)
 )
 
 # Installs whatever of "$@" is missing; silent when everything is there.
