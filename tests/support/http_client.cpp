@@ -20,9 +20,8 @@ http_reply http_call(uint16_t port, const std::string& method, const std::string
 }
 
 http_reply http_call(const std::string& host, uint16_t port, const std::string& method,
-                     const std::string& target,
-                     const std::map<std::string, std::string>& headers, const std::string& body,
-                     std::chrono::milliseconds timeout) {
+                     const std::string& target, const std::map<std::string, std::string>& headers,
+                     const std::string& body, std::chrono::milliseconds timeout) {
   http_reply reply;
   try {
     boost::asio::io_context io;
