@@ -23,13 +23,8 @@ set(troupe_build_revision "${TROUPE_REVISION}")
 find_program(TROUPE_GIT git)
 if(TROUPE_GIT AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
   if(troupe_build_version STREQUAL "")
+    # The same command as scripts/image, so a local build and the image name one commit alike.
     troupe_git(troupe_build_version describe --tags --always --dirty)
-    # Without a reachable tag describe gives a bare hash; the project version makes it
-    # sortable, as a tag would.
-    troupe_git(bare rev-parse --short HEAD)
-    if(troupe_build_version MATCHES "^${bare}(-dirty)?$")
-      set(troupe_build_version "${PROJECT_VERSION}-g${troupe_build_version}")
-    endif()
   endif()
   if(troupe_build_revision STREQUAL "")
     troupe_git(troupe_build_revision rev-parse --short HEAD)
