@@ -38,7 +38,7 @@ RUN set -e; root=/rootfs; \
     echo "troupe:x:10001:" >$root/etc/group; \
     echo "hosts: files dns" >$root/etc/nsswitch.conf; \
     $root/usr/lib64/ld-linux-x86-64.so.2 --library-path $root/usr/lib/x86_64-linux-gnu \
-      $root/usr/local/bin/troupe-node --help >/dev/null
+      $root/usr/local/bin/troupe-node --version
 
 FROM scratch
 COPY --from=build /rootfs/ /
