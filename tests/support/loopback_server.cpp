@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
+#include <random>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -102,7 +104,27 @@ std::string loopback_server::reply(unsigned status, const std::string& body,
 }
 
 uint16_t loopback_server::unused_port() {
+  // The kernel's own pick would come from the range it also hands to outgoing connections,
+  // and any client socket of a test running beside this one could take the port before the
+  // caller binds it. Below that range only another listener can, and a random choice makes
+  // two tests picking the same port at once unlikely.
+  static std::mt19937 pick{std::random_device{}()};
+  static std::mutex mtx;
   asio::io_context ioc;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    uint16_t port;
+    {
+      std::lock_guard guard{mtx};
+      port = static_cast<uint16_t>(std::uniform_int_distribution<int>{20000, 32000}(pick));
+    }
+    boost::system::error_code ec;
+    tcp::acceptor probe{ioc};
+    probe.open(tcp::v4(), ec);
+    if (!ec)
+      probe.bind(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec)
+      return port;
+  }
   tcp::acceptor probe{ioc, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}};
   return probe.local_endpoint().port();
 }

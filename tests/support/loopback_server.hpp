@@ -61,7 +61,8 @@ public:
   static std::string reply(unsigned status, const std::string& body,
                            const std::string& content_type = "application/json");
 
-  /// Returns a loopback port nothing listens on (bound, then released).
+  /// Returns a loopback port nothing listens on (bound, then released), below the range
+  /// the kernel gives outgoing connections.
   static uint16_t unused_port();
 
 private:

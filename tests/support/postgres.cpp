@@ -1,9 +1,7 @@
 #include "support/postgres.hpp"
+#include "support/loopback_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -40,26 +38,6 @@ std::string find_runuser() {
     if (fs::exists(p))
       return p;
   throw std::runtime_error("runuser not found; PostgreSQL refuses to run as root without it");
-}
-
-// The kernel picks a free port; it is released again, so a collision stays possible and the
-// caller retries.
-uint16_t pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    throw std::runtime_error("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind to a free port failed");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // PostgreSQL will not run as root: tests (root in CI) switch to the postgres user.
@@ -106,7 +84,7 @@ throwaway_postgres::throwaway_postgres(bool durable) : bin_dir_(find_bin_dir()),
       throw std::runtime_error("initdb failed: " + init.output);
     bool started = false;
     for (int i = 0; i < 5 && !started; ++i) {
-      port_ = pick_free_port();
+      port_ = loopback_server::unused_port();
       started = try_start();
     }
     if (!started)
