@@ -244,9 +244,11 @@ TEST_F(placement_process, a_graceful_leave_under_writes_fails_no_request) {
   int failed = 0;
   for (const auto& w : seen)
     failed += w.failed;
+  // Every node's log, the leaving one's too: a request lost in the leave is found there.
   EXPECT_EQ(failed, 0) << "requests failed during the leave" << node(0).node->proc.err()
                        << "\n---\n"
-                       << node(1).node->proc.err();
+                       << node(1).node->proc.err() << "\n--- n3\n"
+                       << node(2).node->proc.err();
   EXPECT_EQ(test_cluster::state_of(node(0), "n3").first, "down");
   for (size_t i = 0; i < users.size(); ++i)
     EXPECT_EQ(name_of(node(0), users[i]), seen[i].last_acked);
