@@ -1,0 +1,21 @@
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "record.hpp"
+
+namespace troupe::chaos_harness {
+
+/// The machine-readable outcome: passed, seed, faults_injected, acknowledged_operations,
+/// lost_operations, stale_reads, error_window_after_kill_ms {p50, max}, converged_after_ms,
+/// invariants [{name, passed, detail}], plus the run's figures and per-fault-type recovery.
+nlohmann::json result_json(const run_record& run);
+
+/// Writes `dir`/result.json and a self-contained `dir`/report.html (no network: data, script
+/// and styles inline) with throughput, error rate and p50/p99 latency over time, every fault
+/// window marked, recovery times per fault type, and the invariant table.
+void write_outputs(const run_record& run, const std::filesystem::path& dir);
+
+} // namespace troupe::chaos_harness
