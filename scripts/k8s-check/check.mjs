@@ -1,9 +1,13 @@
 // Checks rendered Kubernetes manifests offline: every object against its schema (the
-// kubernetes-models packages), every key known to that schema, and the deployment policy.
+// kubernetes-models packages; Chaos Mesh's kinds in chaos.mjs), every key known to that
+// schema, the deployment policy, and where each chaos experiment's selectors land.
 //
-//   node check.mjs NAME=FILE...   FILE holds one overlay's `kubectl kustomize` output
-//   node check.mjs --self-test FILE...  proves the checks catch what they claim, on copies of
-//                                       the objects in FILEs broken on purpose
+//   node check.mjs [--pods-from F] NAME=FILE...  FILE holds one overlay's `kubectl kustomize`
+//                                       output; chaos experiments' selectors are matched
+//                                       against the pods of F's workloads (else FILE's own)
+//   node check.mjs --self-test [--pods-from F] FILE...  proves the checks catch what they
+//                                       claim, on copies of the objects in FILEs broken on
+//                                       purpose
 //
 // The models' validators are compiled JSON schemas: they reject wrong types and missing
 // fields but ignore keys they do not know, so a misspelt key (readinesProbe) would pass.
@@ -12,6 +16,7 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
+import { chaosBreaks, chaosProblems, isChaos } from "./chaos.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -72,21 +77,45 @@ function unknownKeys(model, obj) {
   return unknown;
 }
 
-function podSpecOf(obj) {
+// The pod (metadata and spec) a workload makes, or undefined for other kinds.
+function podTemplateOf(obj) {
   switch (obj.kind) {
     case "Pod":
-      return obj.spec;
+      return obj;
     case "Deployment":
     case "StatefulSet":
     case "DaemonSet":
     case "ReplicaSet":
     case "Job":
-      return obj.spec?.template?.spec;
+      return obj.spec?.template;
     case "CronJob":
-      return obj.spec?.jobTemplate?.spec?.template?.spec;
+      return obj.spec?.jobTemplate?.spec?.template;
     default:
       return undefined;
   }
+}
+
+function podSpecOf(obj) {
+  return podTemplateOf(obj)?.spec;
+}
+
+function isTroupeContainer(c) {
+  return c.name === "troupe" || /(^|\/)troupe-node(:|@|$)/.test(String(c.image ?? ""));
+}
+
+// The pods the workloads among objects would make, as the chaos selectors see them.
+function podsOf(objects) {
+  return objects.flatMap((obj) => {
+    const pod = podTemplateOf(obj);
+    if (!pod?.spec) return [];
+    return [{
+      workload: `${obj.kind} ${obj.metadata?.name}`,
+      namespace: obj.metadata?.namespace ?? "default",
+      labels: pod.metadata?.labels ?? {},
+      annotations: pod.metadata?.annotations ?? {},
+      troupe: (pod.spec.containers ?? []).some(isTroupeContainer),
+    }];
+  });
 }
 
 // The deployment policy: what every container must declare.
@@ -99,7 +128,7 @@ function policyProblems(obj) {
     const say = (what) => problems.push(`container ${c.name}: ${what}`);
     const sec = c.securityContext ?? {};
     const image = String(c.image ?? "");
-    const isTroupe = c.name === "troupe" || /(^|\/)troupe-node(:|@|$)/.test(image);
+    const isTroupe = isTroupeContainer(c);
     const init = (pod.initContainers ?? []).includes(c);
     const probes = init ? [] : isTroupe
       ? ["startupProbe", "livenessProbe", "readinessProbe"]
@@ -134,9 +163,10 @@ function asSent(obj) {
   return { ...obj, data };
 }
 
-// Every problem of one object, each a line.
-function check(obj) {
+// Every problem of one object, each a line; `pods` (from podsOf) for chaos selectors.
+function check(obj, pods) {
   const id = `${obj?.kind ?? "?"} ${obj?.metadata?.name ?? "?"}`;
+  if (isChaos(obj)) return chaosProblems(obj, pods).map((p) => `${id}: ${p}`);
   let model;
   try {
     model = modelOf(obj);
@@ -168,7 +198,7 @@ function load(file) {
 
 // Breaks copies of the rendered objects the way a careless edit would and fails unless
 // every break is reported; the untouched objects must pass.
-function selfTest(objects) {
+function selfTest(objects, pods) {
   const c0 = (o) => podSpecOf(o).containers[0];
   // The kind broken, what the break is, a line the checks must report, and the break.
   const cases = [
@@ -196,6 +226,7 @@ function selfTest(objects) {
       (d) => renameKey(d.spec.endpoints[0], "path", "pth")],
     ["Certificate", "a misspelt key", /unknown key \.spec\.dnsName$/,
       (d) => renameKey(d.spec, "dnsNames", "dnsName")],
+    ...chaosBreaks,
   ];
   let failed = 0;
   const say = (line) => {
@@ -205,14 +236,15 @@ function selfTest(objects) {
   for (const kind of new Set(cases.map(([k]) => k))) {
     const obj = objects.find((o) => o.kind === kind);
     if (!obj) say(`no ${kind} to break`);
-    else if (check(obj).length) say(`the untouched ${kind} fails:\n  ${check(obj).join("\n  ")}`);
+    else if (check(obj, pods).length)
+      say(`the untouched ${kind} fails:\n  ${check(obj, pods).join("\n  ")}`);
   }
   for (const [kind, what, expected, breakIt] of cases) {
     const obj = objects.find((o) => o.kind === kind);
     if (!obj) continue;
     const copy = structuredClone(obj);
     breakIt(copy);
-    const problems = check(copy);
+    const problems = check(copy, pods);
     if (!problems.some((p) => expected.test(p)))
       say(`${what} in a ${kind} was not reported (${expected}); got:\n  ${problems.join("\n  ") || "nothing"}`);
   }
@@ -225,18 +257,27 @@ function renameKey(obj, from, to) {
   delete obj[from];
 }
 
-const args = process.argv.slice(2);
-if (args[0] === "--self-test") {
-  selfTest(args.slice(1).flatMap(load));
+let args = process.argv.slice(2);
+const selfTesting = args[0] === "--self-test";
+if (selfTesting) args = args.slice(1);
+let podsFrom;
+if (args[0] === "--pods-from") [, podsFrom, ...args] = args;
+if (selfTesting) {
+  const objects = args.flatMap(load);
+  selfTest(objects, podsOf(podsFrom ? load(podsFrom) : objects));
 } else {
   let failed = 0;
   for (const arg of args) {
     const [name, file] = arg.split("=");
     const objects = load(file);
-    const problems = objects.flatMap(check);
+    const pods = podsOf(podsFrom ? load(podsFrom) : objects);
+    const problems = objects.flatMap((obj) => check(obj, pods));
     for (const p of problems) console.error(`${name}: ${p}`);
     failed += problems.length;
-    if (!problems.length) console.log(`${name}: ${objects.length} objects valid, no unknown keys, policy met`);
+    if (problems.length) continue;
+    const chaos = objects.filter(isChaos).length;
+    const reach = chaos ? `, ${chaos} chaos experiments select Troupe pods only` : "";
+    console.log(`${name}: ${objects.length} objects valid, no unknown keys, policy met${reach}`);
   }
   if (failed) process.exit(1);
 }
