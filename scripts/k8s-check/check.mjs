@@ -5,9 +5,10 @@
 //   node check.mjs [--pods-from F] NAME=FILE...  FILE holds one overlay's `kubectl kustomize`
 //                                       output; chaos experiments' selectors are matched
 //                                       against the pods of F's workloads (else FILE's own)
-//   node check.mjs --self-test [--pods-from F] FILE...  proves the checks catch what they
-//                                       claim, on copies of the objects in FILEs broken on
-//                                       purpose
+//   node check.mjs --self-test [--verbose] [--pods-from F] FILE...  proves the checks catch
+//                                       what they claim, on copies of the objects in FILEs
+//                                       broken on purpose (--verbose: each break and the
+//                                       line that reported it)
 //
 // The models' validators are compiled JSON schemas: they reject wrong types and missing
 // fields but ignore keys they do not know, so a misspelt key (readinesProbe) would pass.
@@ -198,7 +199,7 @@ function load(file) {
 
 // Breaks copies of the rendered objects the way a careless edit would and fails unless
 // every break is reported; the untouched objects must pass.
-function selfTest(objects, pods) {
+function selfTest(objects, pods, verbose) {
   const c0 = (o) => podSpecOf(o).containers[0];
   // The kind broken, what the break is, a line the checks must report, and the break.
   const cases = [
@@ -245,7 +246,9 @@ function selfTest(objects, pods) {
     const copy = structuredClone(obj);
     breakIt(copy);
     const problems = check(copy, pods);
-    if (!problems.some((p) => expected.test(p)))
+    const caught = problems.find((p) => expected.test(p));
+    if (caught && verbose) console.log(`self-test: ${what} in a ${kind}: ${caught}`);
+    if (!caught)
       say(`${what} in a ${kind} was not reported (${expected}); got:\n  ${problems.join("\n  ") || "nothing"}`);
   }
   if (failed) process.exit(1);
@@ -260,11 +263,13 @@ function renameKey(obj, from, to) {
 let args = process.argv.slice(2);
 const selfTesting = args[0] === "--self-test";
 if (selfTesting) args = args.slice(1);
+const verbose = args[0] === "--verbose";
+if (verbose) args = args.slice(1);
 let podsFrom;
 if (args[0] === "--pods-from") [, podsFrom, ...args] = args;
 if (selfTesting) {
   const objects = args.flatMap(load);
-  selfTest(objects, podsOf(podsFrom ? load(podsFrom) : objects));
+  selfTest(objects, podsOf(podsFrom ? load(podsFrom) : objects), verbose);
 } else {
   let failed = 0;
   for (const arg of args) {
