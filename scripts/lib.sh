@@ -13,6 +13,7 @@ TROUPE_PACKAGES=(
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libpqxx-dev postgresql
   libsodium-dev clang libclang-rt-14-dev nodejs openssl
   prometheus # promtool checks a scrape of /metrics (tests/node)
+  chromium   # renders the chaos campaign's report in a browser test (tests/chaos/browser)
 )
 
 # Installs whatever of "$@" is missing; silent when everything is there.
@@ -39,14 +40,21 @@ troupe_build() {
   cmake --build "$dir" -- -j"$(nproc)"
 }
 
-# Installs the npm packages of the offline Kubernetes checks (scripts/k8s-check) when they
-# are missing or older than their lock file, which lists exactly what the checks run with.
-troupe_k8s_check_deps() {
+# Installs the npm packages of DIR when they are missing or older than its lock file, which
+# lists exactly what the scripts there run with.
+troupe_npm_deps() {
+  local dir="$1"
   command -v node >/dev/null || troupe_install nodejs
   command -v npm >/dev/null || troupe_install npm
-  local dir=scripts/k8s-check
   if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
      [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# The npm packages of the offline Kubernetes checks (scripts/k8s-check).
+troupe_k8s_check_deps() { troupe_npm_deps scripts/k8s-check; }
+
+# The npm packages of the chaos report's browser test (playwright-core drives the Debian
+# chromium; it downloads no browser of its own).
+troupe_chaos_browser_deps() { troupe_npm_deps tests/chaos/browser; }

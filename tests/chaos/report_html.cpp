@@ -82,6 +82,8 @@ std::string facts(const run_record& run, const nlohmann::json& r) {
   out += fact("Converged after", r["converged_after_ms"].is_null()
                                      ? std::string("never")
                                      : figure(r["converged_after_ms"], "ms"));
+  out += fact("Aborted", run.aborted.empty() ? std::string("no") : run.aborted,
+              run.aborted.empty() ? "" : "bad");
   return out;
 }
 
@@ -104,13 +106,13 @@ std::string recovery_rows(const nlohmann::json& by_type,
   std::string out;
   for (const auto& [type, stats] : by_type.items()) {
     auto it = colour.find(type);
-    out += fmt::format("<tr><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-                       "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                       it == colour.end() ? "" : swatch(it->second), html_escape(type),
-                       figure(stats.value("count", nlohmann::json())),
-                       figure(stats.value("recovered", nlohmann::json())),
-                       figure(stats.value("p50", nlohmann::json())),
-                       figure(stats.value("max", nlohmann::json())));
+    out += fmt::format(
+        "<tr><td class=\"type\">{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+        it == colour.end() ? "" : swatch(it->second), html_escape(type),
+        figure(stats.value("count", nlohmann::json())),
+        figure(stats.value("recovered", nlohmann::json())),
+        figure(stats.value("p50", nlohmann::json())), figure(stats.value("max", nlohmann::json())));
   }
   return out;
 }
@@ -122,13 +124,13 @@ std::string fault_rows(std::vector<fault_window> faults,
   std::string out;
   for (const auto& f : faults) {
     auto recovery = recovery_ms(f);
-    out += fmt::format(
-        "<tr><td>{}{}</td><td>{}</td><td class=\"num\">{:.1f}</td><td class=\"num\">{:.1f}</td>"
-        "<td class=\"num{}\">{}</td><td class=\"detail\">{}</td></tr>\n",
-        swatch(colour.at(f.type)), html_escape(f.type), html_escape(f.target), seconds(f.start),
-        seconds(f.end), recovery ? "" : " bad",
-        recovery ? std::to_string(*recovery) + " ms" : "never",
-        f.detail.empty() ? "" : html_escape(dump(f.detail)));
+    out += fmt::format("<tr><td class=\"type\">{}{}</td><td>{}</td><td "
+                       "class=\"num\">{:.1f}</td><td class=\"num\">{:.1f}</td>"
+                       "<td class=\"num{}\">{}</td><td class=\"detail\">{}</td></tr>\n",
+                       swatch(colour.at(f.type)), html_escape(f.type), html_escape(f.target),
+                       seconds(f.start), seconds(f.end), recovery ? "" : " bad",
+                       recovery ? std::to_string(*recovery) + " ms" : "never",
+                       f.detail.empty() ? "" : html_escape(dump(f.detail)));
   }
   return out;
 }

@@ -71,13 +71,17 @@ second_series per_second(const run_record& run) {
   micros last = std::max<micros>(run.finished, 0);
   for (const auto& op : run.operations)
     last = std::max(last, op.answered);
-  auto buckets = static_cast<std::size_t>(last / one_second) + 1;
+  // Whole seconds up to the end, so a last second that no answer reaches is not drawn as a
+  // drop to nothing.
+  auto buckets =
+      static_cast<std::size_t>(std::max<micros>((last + one_second - 1) / one_second, 1));
   second_series out;
   out.ok.assign(buckets, 0);
   out.failed.assign(buckets, 0);
   std::vector<std::vector<std::int64_t>> latencies(buckets);
   for (const auto& op : run.operations) {
-    auto bucket = static_cast<std::size_t>(std::max<micros>(op.answered, 0) / one_second);
+    auto bucket = std::min(static_cast<std::size_t>(std::max<micros>(op.answered, 0) / one_second),
+                           buckets - 1);
     (failed(op) ? out.failed : out.ok)[bucket]++;
     latencies[bucket].push_back(std::max<micros>(op.answered - op.sent, 0));
   }
