@@ -47,43 +47,72 @@ std::string duration(std::int64_t ms) {
 std::string figure(const nlohmann::json& value, std::string_view unit = "") {
   if (value.is_null())
     return "—";
-  if (value.is_object() && value.contains("p50") && value.contains("max"))
-    return fmt::format("p50 {} · max {}", figure(value["p50"], unit), figure(value["max"], unit));
   auto text = value.is_string() ? value.get<std::string>() : dump(value);
   return unit.empty() ? text : text + " " + std::string(unit);
 }
 
-std::string fact(std::string_view label, const std::string& value, std::string_view css = "") {
-  return fmt::format("<div class=\"fact {}\"><div class=\"label\">{}</div>"
-                     "<div class=\"value\">{}</div></div>\n",
-                     css, label, html_escape(value));
+/// One card of the summary: a label, a value, and a smaller line under it.
+struct fact_card {
+  std::string label;
+  std::string value;
+  std::string sub = {};
+  bool bad = false;
+};
+
+std::string card(const fact_card& f) {
+  return fmt::format("<div class=\"fact{}\"><div class=\"label\">{}</div>"
+                     "<div class=\"value\">{}</div><div class=\"sub\">{}</div></div>\n",
+                     f.bad ? " bad" : "", html_escape(f.label), html_escape(f.value),
+                     html_escape(f.sub));
 }
 
-std::string facts(const run_record& run, const nlohmann::json& r) {
-  auto bad = [&](const char* name) {
-    return r[name].is_number() && r[name].get<double>() > 0 ? "bad" : "";
-  };
+/// `result`'s `name`, null when it has none (the figures come from other code).
+nlohmann::json field(const nlohmann::json& result, const char* name) {
+  return result.is_object() ? result.value(name, nlohmann::json()) : nlohmann::json();
+}
+
+std::string joined(const std::vector<std::string>& parts) {
   std::string out;
-  out += fact("Seed", std::to_string(run.seed));
-  out += fact("Duration", duration(run.finished / 1000));
-  out += fact("Fault phase", duration(run.fault_phase_end / 1000));
-  std::string nodes;
-  for (const auto& node : run.nodes)
-    nodes += (nodes.empty() ? "" : ", ") + node;
-  out += fact(fmt::format("Nodes ({})", run.nodes.size()), nodes);
-  out += fact("Faults injected", std::to_string(run.faults.size()));
-  out += fact("Operations", std::to_string(run.operations.size()));
-  out += fact("Acknowledged operations", figure(r["acknowledged_operations"]));
-  out += fact("Lost operations", figure(r["lost_operations"]), bad("lost_operations"));
-  out += fact("Stale reads", figure(r["stale_reads"]), bad("stale_reads"));
-  out += fact("Duplicate notifications", figure(r["duplicate_notifications"]),
-              bad("duplicate_notifications"));
-  out += fact("Errors after a kill", figure(r["error_window_after_kill_ms"], "ms"));
-  out += fact("Converged after", r["converged_after_ms"].is_null()
-                                     ? std::string("never")
-                                     : figure(r["converged_after_ms"], "ms"));
-  out += fact("Aborted", run.aborted.empty() ? std::string("no") : run.aborted,
-              run.aborted.empty() ? "" : "bad");
+  for (const auto& part : parts)
+    out += (out.empty() ? "" : ", ") + part;
+  return out;
+}
+
+std::string facts(const run_record& run, const nlohmann::json& result) {
+  auto r = [&](const char* name) { return field(result, name); };
+  auto bad = [&](const char* name) { return r(name).is_number() && r(name).get<double>() > 0; };
+  std::vector<std::string> by_type;
+  auto faults_by_type = r("faults_by_type");
+  for (const auto& [type, n] : faults_by_type.items())
+    by_type.push_back(figure(n) + " " + type);
+  std::size_t failures = 0;
+  for (const auto& op : run.operations)
+    failures += failed(op) ? 1 : 0;
+  auto share = run.operations.empty() ? 0.0
+                                      : 100.0 * static_cast<double>(failures) /
+                                            static_cast<double>(run.operations.size());
+  auto kill_errors = r("error_window_after_kill_ms");
+  bool p50_max = kill_errors.is_object() && kill_errors.contains("p50");
+  auto converged = r("converged_after_ms");
+
+  std::string out;
+  out += card({"Duration", duration(run.finished / 1000),
+               "fault phase " + duration(run.fault_phase_end / 1000)});
+  out += card({"Nodes", std::to_string(run.nodes.size()), joined(run.nodes)});
+  out += card({"Faults injected", std::to_string(run.faults.size()), joined(by_type)});
+  out += card({"Requests", std::to_string(run.operations.size()),
+               fmt::format("{} failed ({:.1f}%)", failures, share)});
+  out += card({"Acknowledged operations", figure(r("acknowledged_operations"))});
+  out += card({"Lost operations", figure(r("lost_operations")), "", bad("lost_operations")});
+  out += card({"Stale reads", figure(r("stale_reads")), "", bad("stale_reads")});
+  out += card({"Duplicate notifications", figure(r("duplicate_notifications")), "",
+               bad("duplicate_notifications")});
+  out +=
+      card({"Errors after a kill", figure(p50_max ? kill_errors["p50"] : kill_errors, "ms"),
+            p50_max ? "p50; max " + figure(kill_errors.value("max", nlohmann::json()), "ms") : ""});
+  out += card({"Converged after", converged.is_null() ? "never" : figure(converged, "ms"),
+               "after the last fault", converged.is_null()});
+  out += card({"Aborted", run.aborted.empty() ? "no" : "yes", run.aborted, !run.aborted.empty()});
   return out;
 }
 
@@ -105,6 +134,8 @@ std::string recovery_rows(const nlohmann::json& by_type,
                           const std::map<std::string, std::string>& colour) {
   std::string out;
   for (const auto& [type, stats] : by_type.items()) {
+    if (!stats.is_object())
+      continue;
     auto it = colour.find(type);
     out += fmt::format(
         "<tr><td class=\"type\">{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
@@ -225,8 +256,11 @@ std::string html_escape(std::string_view text) {
 }
 
 std::string report_html(const run_record& run, const nlohmann::json& result) {
-  bool passed = result.value("passed", false);
+  bool passed = field(result, "passed") == true;
   auto colour = colours(run.faults);
+  auto recovery = field(result, "recovery_ms_by_fault_type");
+  if (!recovery.is_object())
+    recovery = recovery_by_type(run.faults);
   auto verdict = passed ? std::string("PASSED") : std::string("FAILED");
   std::string reason;
   if (!run.aborted.empty())
@@ -240,7 +274,7 @@ std::string report_html(const run_record& run, const nlohmann::json& result) {
                {"REASON", reason},
                {"SEED", std::to_string(run.seed)},
                {"FACTS", facts(run, result)},
-               {"RECOVERY_ROWS", recovery_rows(result["recovery_ms_by_fault_type"], colour)},
+               {"RECOVERY_ROWS", recovery_rows(recovery, colour)},
                {"FAULT_ROWS", fault_rows(run.faults, colour)},
                {"INVARIANT_ROWS", invariant_rows(run.invariants)},
                {"DATA", script_json(chart_data(run, colour))}});

@@ -145,6 +145,35 @@ TEST(chaos_report, html_escapes_what_the_record_says) {
   // The chart data inside <script> cannot close it: only the page's own two scripts end.
   EXPECT_EQ(count(html, "</script>"), 2u);
   EXPECT_EQ(html_escape("a<b>&'\""), "a&lt;b&gt;&amp;&#39;&quot;");
+
+  // Fault types and targets go into the tables and into the charts' data.
+  auto run = sample_run();
+  run.faults[0].target = "<img onerror=alert(1)>";
+  run.faults[1].type = "runtime:</script><b>";
+  html = report_html(run, result_json(run));
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_EQ(count(html, "</script>"), 2u);
+}
+
+TEST(chaos_report, an_empty_campaign_still_reports) {
+  run_record run;
+  auto result = result_json(run);
+  EXPECT_EQ(result["passed"], true);
+  EXPECT_EQ(result["faults_injected"], 0);
+  EXPECT_EQ(result["faults_by_type"], nlohmann::json::object());
+  EXPECT_EQ(result["recovery_ms_by_fault_type"], nlohmann::json::object());
+  EXPECT_NE(report_html(run, result).find("PASSED"), std::string::npos);
+}
+
+TEST(chaos_report, embedded_data_grows_with_seconds_not_operations) {
+  run_record run;
+  run.finished = 600'000'000;
+  run.fault_phase_end = 500'000'000;
+  for (micros t = 0; t < run.finished; t += 2000) // 300,000 operations over ten minutes
+    run.operations.push_back({"get_order", "n1", "k", t, t + 1500 + t % 7000, 200});
+  auto html = report_html(run, result_json(run));
+  EXPECT_LT(html.size(), 120'000u);
 }
 
 } // namespace

@@ -115,6 +115,17 @@ try {
   const elsewhere = requests.filter((url) => url !== page_url && !url.startsWith('data:'));
   check(elsewhere.length === 0, `no request but the page ${JSON.stringify(elsewhere)}`);
 
+  // Pointing into a fault band shows that second's values and the fault.
+  const band = page.locator('#throughput rect.fault-band').first();
+  await page.locator('#throughput').scrollIntoViewIfNeeded();
+  const where = await band.boundingBox();
+  await page.mouse.move(where.x + where.width / 2, where.y + where.height / 2);
+  const fault = `${await band.getAttribute('data-type')} on ${await band.getAttribute('data-target')}`;
+  const tip = await page.locator('#throughput .tip').textContent({ timeout: 5000 });
+  check(/^\d+:\d\d to \d+:\d\d\nok: \d+\nfailed: \d+\n/.test(tip) && tip.includes(fault),
+        `pointer in a fault band shows ${JSON.stringify(tip)}`);
+  await page.screenshot({ path: path.resolve(dir, 'report-pointer.png') });
+
   const blank = await browser.newPage();
   const shot = await blank.evaluate(colours, readFileSync(screenshot).toString('base64'));
   check(shot.width >= 1000 && shot.height >= 900 && shot.colours > 200,
