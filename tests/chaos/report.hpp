@@ -8,9 +8,12 @@
 
 namespace troupe::chaos_harness {
 
-/// The machine-readable outcome: passed, seed, faults_injected, acknowledged_operations,
-/// lost_operations, stale_reads, error_window_after_kill_ms {p50, max}, converged_after_ms,
-/// invariants [{name, passed, detail}], plus the run's figures and per-fault-type recovery.
+/// The machine-readable outcome: passed, seed, aborted (null or why), faults_injected,
+/// faults_by_type, acknowledged_operations, lost_operations, stale_reads,
+/// duplicate_notifications, error_window_after_kill_ms {p50, max}, converged_after_ms (null
+/// if never), invariants [{name, passed, detail}], recovery_ms_by_fault_type {type: {count,
+/// recovered, p50, max}}, plus every figure of the run (a figure of the checks wins over one
+/// computed here; one nobody computed is null).
 nlohmann::json result_json(const run_record& run);
 
 /// Writes `dir`/result.json and a self-contained `dir`/report.html (no network: data, script
