@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <troupe/embedded/chaos_report_script.hpp>
 #include <troupe/embedded/chaos_report_template.hpp>
 
 #include "report_stats.hpp"
@@ -277,7 +278,8 @@ std::string report_html(const run_record& run, const nlohmann::json& result) {
                {"RECOVERY_ROWS", recovery_rows(recovery, colour)},
                {"FAULT_ROWS", fault_rows(run.faults, colour)},
                {"INVARIANT_ROWS", invariant_rows(run.invariants)},
-               {"DATA", script_json(chart_data(run, colour))}});
+               {"DATA", script_json(chart_data(run, colour))},
+               {"SCRIPT", std::string(embedded::chaos_report_script)}});
 }
 
 } // namespace troupe::chaos_harness
