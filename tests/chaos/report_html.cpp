@@ -19,7 +19,7 @@ namespace {
 
 /// Distinct on screen and on paper, and none of them the red or green of failed and ok.
 constexpr std::array<const char*, 10> palette = {"#7c3aed", "#d97706", "#0891b2", "#db2777",
-                                                 "#65a30d", "#4f46e5", "#b45309", "#0d9488",
+                                                 "#0369a1", "#4f46e5", "#57534e", "#0d9488",
                                                  "#9333ea", "#64748b"};
 
 std::string dump(const nlohmann::json& value) {
