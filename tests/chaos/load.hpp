@@ -40,6 +40,9 @@ struct load_config {
   std::function<void()> on_thread_start;
   /// The campaign's clock origin.
   std::chrono::steady_clock::time_point origin;
+  /// A client's mean pause between two operations (uniform in [0, 2 * think]), which keeps
+  /// the request rate sane on a small machine; a client that keeps failing pauses longer.
+  std::chrono::milliseconds think{20};
 };
 
 /// A steady mixed load (registrations, logins, profile updates and reads, orders with
