@@ -4,6 +4,7 @@
 #include <set>
 
 #include "checks.hpp"
+#include "json_fields.hpp"
 #include "offenders.hpp"
 #include "profile_seq.hpp"
 
@@ -12,16 +13,6 @@ namespace troupe::chaos_harness {
 namespace {
 
 using json = nlohmann::json;
-
-std::string text(const json& j, const char* name) {
-  auto i = j.is_object() ? j.find(name) : j.end();
-  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
-}
-
-std::int64_t number(const json& j, const char* name, std::int64_t otherwise) {
-  auto i = j.is_object() ? j.find(name) : j.end();
-  return i != j.end() && i->is_number_integer() ? i->get<std::int64_t>() : otherwise;
-}
 
 bool acknowledged(const operation& op) {
   return op.status >= 200 && op.status < 300;
@@ -55,12 +46,13 @@ invariant_result check_orders(const run_record& run, const db_snapshot& db, json
   std::set<std::string> acked;
   std::set<std::string> cancelled;
   for (const auto& op : run.operations) {
-    auto id = text(op.detail, "order_id");
+    auto id = text_field(op.detail, "order_id");
     if (op.kind == "create_order" && acknowledged(op) && !id.empty()) {
       acked.insert(id);
-      ids_by_key[text(op.detail, "user_id") + " " + text(op.detail, "idempotency_key")].insert(id);
+      ids_by_key[text_field(op.detail, "user_id") + " " + text_field(op.detail, "idempotency_key")]
+          .insert(id);
     } else if (op.kind == "cancel_order" && op.status == 200 &&
-               text(op.detail, "status_answered") == "cancelled") {
+               text_field(op.detail, "status_answered") == "cancelled") {
       cancelled.insert(op.key);
     }
   }
@@ -122,7 +114,7 @@ invariant_result check_stock(const run_record& run, const db_snapshot& db, json&
     if (op.kind == "put_stock" && op.status == 200) {
       auto& s = stocked[op.key];
       if (op.answered >= s.first)
-        s = {op.answered, number(op.detail, "on_hand", 0)};
+        s = {op.answered, int_field(op.detail, "on_hand", 0)};
     }
   std::map<std::string, std::int64_t> confirmed, in_flight;
   for (const auto& o : db.orders)
@@ -225,16 +217,16 @@ invariant_result check_writes(const run_record& run, const db_snapshot& db, json
   std::int64_t registrations = 0, writes = 0;
   for (const auto& op : run.operations) {
     if (op.kind == "register" && op.status == 201) {
-      auto id = text(op.detail, "user_id");
+      auto id = text_field(op.detail, "user_id");
       ++registrations;
       auto& h = users[id];
       h.sent.insert(0);
       h.last_acked = std::max<std::int64_t>(h.last_acked, 0);
       if (!db.users.count(id))
-        lost_users.add("user " + id + " (" + text(op.detail, "email") + ") was registered at " +
-                       seconds(op.answered) + " and is gone");
+        lost_users.add("user " + id + " (" + text_field(op.detail, "email") +
+                       ") was registered at " + seconds(op.answered) + " and is gone");
     } else if (op.kind == "update_profile") {
-      auto seq = number(op.detail, "seq", -1);
+      auto seq = int_field(op.detail, "seq", -1);
       auto& h = users[op.key];
       h.sent.insert(0);
       h.sent.insert(seq);

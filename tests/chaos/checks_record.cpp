@@ -4,6 +4,7 @@
 #include <map>
 
 #include "checks.hpp"
+#include "json_fields.hpp"
 #include "offenders.hpp"
 
 namespace troupe::chaos_harness {
@@ -13,11 +14,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr micros attribution_cap = 60'000'000;
-
-std::int64_t number(const json& j, const char* name, std::int64_t otherwise) {
-  auto i = j.is_object() ? j.find(name) : j.end();
-  return i != j.end() && i->is_number_integer() ? i->get<std::int64_t>() : otherwise;
-}
 
 bool failed(const operation& op) {
   return op.status == 0 || op.status >= 500;
@@ -44,7 +40,7 @@ invariant_result check_reads(const run_record& run, json& figures) {
   std::map<std::string, std::vector<std::pair<micros, std::int64_t>>> acks;
   for (const auto& op : run.operations) {
     if (op.kind == "update_profile" && op.status == 200)
-      acks[op.key].emplace_back(op.answered, number(op.detail, "seq", -1));
+      acks[op.key].emplace_back(op.answered, int_field(op.detail, "seq", -1));
     else if (op.kind == "register" && op.status == 201)
       acks[op.key].emplace_back(op.answered, 0);
   }
@@ -59,7 +55,7 @@ invariant_result check_reads(const run_record& run, json& figures) {
   for (const auto& op : run.operations) {
     if (op.kind != "get_profile" || op.status != 200)
       continue;
-    auto seq = number(op.detail, "seq", -1);
+    auto seq = int_field(op.detail, "seq", -1);
     auto a = acks.find(op.key);
     if (seq < 0 || a == acks.end())
       continue;

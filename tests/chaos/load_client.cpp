@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "json_fields.hpp"
 #include "profile_seq.hpp"
 
 namespace troupe::chaos_harness {
@@ -18,11 +19,6 @@ const std::string password = "chaos-password-1";
 json parse(const std::string& body) {
   auto j = json::parse(body, nullptr, false);
   return j.is_discarded() ? json::object() : j;
-}
-
-std::string text(const json& j, const char* name) {
-  auto i = j.is_object() ? j.find(name) : j.end();
-  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
 }
 
 } // namespace
@@ -60,7 +56,7 @@ load_client::answer load_client::send(const std::string& kind, const std::string
   if (got.status == 0)
     detail["error"] = got.error;
   else if (got.status >= 400)
-    detail["problem"] = text(out.body, "type");
+    detail["problem"] = text_field(out.body, "type");
   op.detail = std::move(detail);
   bool failed = got.status == 0 || got.status >= 500;
   state_.count(op.sent, failed);
@@ -106,7 +102,7 @@ bool load_client::login(pooled_user& u) {
   for (int attempt = 1; attempt <= 4 && !stopping(); ++attempt) {
     auto res = send("login", u.id, "POST", "/v1/auth/login", {}, body, attempt, json::object());
     if (res.status == 200) {
-      u.set_token(text(res.body, "access_token"));
+      u.set_token(text_field(res.body, "access_token"));
       return true;
     }
     if (!retryable(res.status) && res.status != 429)
@@ -157,7 +153,7 @@ void load_client::register_user() {
     auto res = send("register", u->email, "POST", "/v1/users", {}, body, attempt,
                     json{{"email", u->email}, {"seq", 0}});
     if (res.status == 201) {
-      u->id = text(res.body, "id");
+      u->id = text_field(res.body, "id");
       amend(res.op, json{{"user_id", u->id}}, u->id);
       exists = true;
     } else if (res.status == 409 && attempt > 1) {
@@ -174,8 +170,8 @@ void load_client::register_user() {
     auto me = send("get_profile", u->email, "GET", "/v1/users/me", auth(*u), {}, 1, json::object());
     if (me.status != 200)
       return;
-    u->id = text(me.body, "id");
-    auto seq = seq_in(text(me.body, "display_name"));
+    u->id = text_field(me.body, "id");
+    auto seq = seq_in(text_field(me.body, "display_name"));
     amend(me.op, json{{"seq", seq.value_or(-1)}, {"user_id", u->id}}, u->id);
   }
   // Some users opt out of a channel before they ever order, so the checks can tell an
@@ -216,7 +212,8 @@ void load_client::update_profile() {
     auto res = send("update_profile", u->id, "PATCH", "/v1/users/" + u->id, auth(*u), body, attempt,
                     json{{"seq", seq}});
     if (res.status == 200) {
-      amend(res.op, json{{"seq_answered", seq_in(text(res.body, "display_name")).value_or(-1)}});
+      amend(res.op,
+            json{{"seq_answered", seq_in(text_field(res.body, "display_name")).value_or(-1)}});
       break;
     }
     if (res.status == 401) {
@@ -241,7 +238,7 @@ void load_client::read_profile() {
   auto res =
       send("get_profile", u->id, "GET", "/v1/users/" + u->id, auth(*u), {}, 1, json::object());
   if (res.status == 200)
-    amend(res.op, json{{"seq", seq_in(text(res.body, "display_name")).value_or(-1)}});
+    amend(res.op, json{{"seq", seq_in(text_field(res.body, "display_name")).value_or(-1)}});
   else if (res.status == 401)
     login(*u);
 }
@@ -270,8 +267,9 @@ void load_client::place_order() {
     hdrs.emplace_back("Idempotency-Key", key);
     auto res = send("create_order", key, "POST", "/v1/orders", hdrs, body, attempt, detail);
     if (res.status == 200 || res.status == 201) {
-      auto id = text(res.body, "id");
-      amend(res.op, json{{"order_id", id}, {"status_answered", text(res.body, "status")}}, id);
+      auto id = text_field(res.body, "id");
+      amend(res.op, json{{"order_id", id}, {"status_answered", text_field(res.body, "status")}},
+            id);
       if (!id.empty()) {
         if (orders_.size() >= 200)
           orders_.erase(orders_.begin());
@@ -294,7 +292,7 @@ void load_client::read_order() {
   auto res = send("get_order", o.id, "GET", "/v1/orders/" + o.id, auth(*o.owner), {}, 1,
                   json{{"order_id", o.id}});
   if (res.status == 200)
-    amend(res.op, json{{"status_answered", text(res.body, "status")}});
+    amend(res.op, json{{"status_answered", text_field(res.body, "status")}});
   else if (res.status == 401)
     login(*o.owner);
 }
@@ -309,7 +307,7 @@ void load_client::cancel_order() {
     auto res = send("cancel_order", o.id, "POST", "/v1/orders/" + o.id + "/cancel", auth(*o.owner),
                     {}, attempt, json{{"order_id", o.id}});
     if (res.status == 200) {
-      amend(res.op, json{{"status_answered", text(res.body, "status")}});
+      amend(res.op, json{{"status_answered", text_field(res.body, "status")}});
       o.cancelled = true;
       return;
     }
@@ -340,7 +338,7 @@ bool load_client::prepare(std::chrono::steady_clock::time_point deadline, std::s
   while (admin_token_.empty() && before()) {
     auto res = send("login", cfg.admin_email, "POST", "/v1/auth/login", {}, body, ++attempt, phase);
     if (res.status == 200)
-      admin_token_ = text(res.body, "access_token");
+      admin_token_ = text_field(res.body, "access_token");
     else
       std::this_thread::sleep_for(200ms);
   }
