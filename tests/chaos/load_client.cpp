@@ -100,7 +100,8 @@ load_client::headers load_client::auth(const pooled_user& u) const {
 bool load_client::login(pooled_user& u) {
   auto body = json{{"email", u.email}, {"password", u.password}}.dump();
   for (int attempt = 1; attempt <= 4 && !stopping(); ++attempt) {
-    auto res = send("login", u.id, "POST", "/v1/auth/login", {}, body, attempt, json::object());
+    auto res = send("login", u.id.empty() ? u.email : u.id, "POST", "/v1/auth/login", {}, body,
+                    attempt, json::object());
     if (res.status == 200) {
       u.set_token(text_field(res.body, "access_token"));
       return true;
