@@ -14,6 +14,7 @@ TROUPE_PACKAGES=(
   libsodium-dev clang libclang-rt-14-dev nodejs openssl
   prometheus # promtool checks a scrape of /metrics (tests/node)
   chromium   # renders the chaos campaign's report in a browser test (tests/chaos/browser)
+  iproute2 iptables # the chaos campaign's namespaces, partitions, loss and bandwidth (tests/chaos)
 )
 
 # Installs whatever of "$@" is missing; silent when everything is there.

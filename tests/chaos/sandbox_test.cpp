@@ -1,0 +1,50 @@
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "pods/command.hpp"
+#include "sandbox.hpp"
+
+namespace troupe::chaos_harness {
+namespace {
+
+bool can_make_namespaces() {
+  return ::geteuid() == 0 && testing::run_command({"ip", "netns", "list"}).code == 0;
+}
+
+std::string links_in_root() {
+  return testing::run_command({"ip", "-o", "link"}).out;
+}
+
+TEST(sandbox, is_wired_and_leaves_nothing_behind) {
+  if (!can_make_namespaces())
+    GTEST_SKIP() << "needs root and ip netns";
+  auto before = sandbox::leftovers();
+  auto root_links = links_in_root();
+  {
+    sandbox box{2};
+    auto made = sandbox::leftovers();
+    EXPECT_EQ(made.size(), before.size() + 5); // switch, db, client, two nodes
+    EXPECT_EQ(links_in_root(), root_links) << "nothing goes into the root namespace";
+    // The client's way to a node is the bridge; nothing routes beyond the subnet.
+    auto to_node =
+        testing::run_command({"ip", "-n", box.client_ns(), "route", "get", box.node_ip(2)});
+    EXPECT_NE(to_node.out.find("dev eth0"), std::string::npos) << to_node.out << to_node.err;
+    EXPECT_NE(testing::run_command({"ip", "-n", box.node_ns(1), "route", "get", "192.0.2.1"}).code,
+              0);
+  }
+  EXPECT_EQ(sandbox::leftovers(), before);
+  EXPECT_EQ(links_in_root(), root_links);
+}
+
+TEST(sandbox, two_at_once_get_different_subnets) {
+  if (!can_make_namespaces())
+    GTEST_SKIP() << "needs root and ip netns";
+  sandbox a{1};
+  sandbox b{1};
+  EXPECT_NE(a.run(), b.run());
+  EXPECT_NE(a.subnet(), b.subnet());
+}
+
+} // namespace
+} // namespace troupe::chaos_harness
