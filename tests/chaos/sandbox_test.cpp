@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "pods/command.hpp"
@@ -35,6 +37,25 @@ TEST(sandbox, is_wired_and_leaves_nothing_behind) {
   }
   EXPECT_EQ(sandbox::leftovers(), before);
   EXPECT_EQ(links_in_root(), root_links);
+}
+
+TEST(sandbox, removes_what_a_crashed_run_left) {
+  if (!can_make_namespaces())
+    GTEST_SKIP() << "needs root and ip netns";
+  // A crashed campaign holds no lock: its namespaces are stale for whoever takes its number.
+  std::vector<std::string> stale;
+  for (int run = 160; run <= 199; ++run)
+    stale.push_back("troupe-chaos-" + std::to_string(run) + "-node-9");
+  for (const auto& n : stale)
+    testing::run_command({"ip", "netns", "add", n});
+  {
+    sandbox box{1};
+    auto mine = "troupe-chaos-" + std::to_string(box.run()) + "-node-9";
+    auto left = sandbox::leftovers();
+    EXPECT_EQ(std::count(left.begin(), left.end(), mine), 0);
+  }
+  for (const auto& n : stale)
+    testing::run_command({"ip", "netns", "delete", n});
 }
 
 TEST(sandbox, two_at_once_get_different_subnets) {
