@@ -121,7 +121,7 @@ int run_campaign(const campaign_options& o) {
   try {
     sandbox box{o.nodes};
     std::printf("sandbox: %s (namespaces troupe-chaos-%d-*)\n", box.subnet().c_str(), box.run());
-    database db{box.db_ns(), box.db_ip(), box.subnet()};
+    database db{box.scratch() + "/pg", box.db_ns(), box.db_ip(), box.subnet()};
     sandbox::enter(box.client_ns()); // the harness reaches the nodes as a client does
     std::vector<std::string> ns;
     std::vector<std::string> ips;
@@ -130,6 +130,8 @@ int run_campaign(const campaign_options& o) {
       ips.push_back(box.node_ip(i));
     }
     latency_proxy proxy{ns, ips, box.subnet(), node_set::cluster_port};
+    if (!node_set::has_chaos_api())
+      std::printf("troupe-node has no --chaos: the runtime faults will be recorded as failed\n");
     credentials creds;
     node_set nodes{box, o.nodes, db.node_url(), logs, creds};
     for (const auto& n : names)

@@ -35,12 +35,10 @@ std::vector<std::string> as_postgres(std::vector<std::string> argv) {
 
 } // namespace
 
-database::database(std::string ns, std::string address, std::string subnet)
-    : ns_(std::move(ns)), address_(std::move(address)), bin_(newest_bin_dir()) {
-  std::string templ = (fs::temp_directory_path() / "troupe-chaos-pg-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr)
-    throw std::runtime_error("mkdtemp failed");
-  dir_ = templ;
+database::database(std::string dir, std::string ns, std::string address, std::string subnet)
+    : ns_(std::move(ns)), address_(std::move(address)), bin_(newest_bin_dir()),
+      dir_(std::move(dir)) {
+  fs::create_directories(dir_);
   auto* pw = ::getpwnam("postgres");
   if (pw == nullptr || ::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
     throw std::runtime_error("no postgres user to run the server as");

@@ -10,9 +10,9 @@ namespace troupe::chaos_harness {
 /// files.
 class database {
 public:
-  /// Creates the cluster and database "troupe" and starts the server in `ns`, trusting
-  /// `subnet`; throws on failure.
-  database(std::string ns, std::string address, std::string subnet);
+  /// Creates the cluster and database "troupe" in `dir` (made here) and starts the server in
+  /// `ns`, trusting `subnet`; throws on failure.
+  database(std::string dir, std::string ns, std::string address, std::string subnet);
   ~database();
   database(const database&) = delete;
   database& operator=(const database&) = delete;

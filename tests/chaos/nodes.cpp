@@ -20,14 +20,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Whether the node binary knows --chaos (the fault API); without it the campaign still runs
-// the faults it makes from outside.
-bool binary_has_chaos() {
-  auto help = testing::run_command({TROUPE_NODE_BINARY, "--help"}, 10s);
-  return help.out.find("--chaos") != std::string::npos;
+// The troupe-node this tree builds, unless TROUPE_NODE_BINARY names another (e.g. to run the
+// campaign against a different build).
+std::string node_binary() {
+  const char* other = std::getenv("TROUPE_NODE_BINARY");
+  return other != nullptr && *other != '\0' ? other : TROUPE_NODE_BINARY;
 }
 
 } // namespace
+
+// Without the fault API the campaign still runs the faults it makes from outside.
+bool node_set::has_chaos_api() {
+  static const bool known = [] {
+    auto help = testing::run_command({node_binary(), "--help"}, 10s);
+    return help.out.find("--chaos") != std::string::npos;
+  }();
+  return known;
+}
 
 node_set::node_set(const sandbox& box, int count, std::string db_url, fs::path logs,
                    credentials creds)
@@ -59,14 +68,13 @@ std::string node_set::address(const std::string& name) const {
 }
 
 std::vector<std::string> node_set::argv_for(int i) const {
-  static const bool chaos = binary_has_chaos();
   std::string seeds;
   for (std::size_t n = 1; n <= names_.size(); ++n)
     seeds += (seeds.empty() ? "" : ",") + box_.node_ip(static_cast<int>(n)) + ":" +
              std::to_string(cluster_port);
   auto name = names_[static_cast<std::size_t>(i - 1)];
   auto ip = box_.node_ip(i);
-  std::vector<std::string> argv{TROUPE_NODE_BINARY,
+  std::vector<std::string> argv{node_binary(),
                                 "--node-name",
                                 name,
                                 "--http-host",
@@ -107,7 +115,7 @@ std::vector<std::string> node_set::argv_for(int i) const {
                                 "2",
                                 "--drain-timeout-ms",
                                 "3000"};
-  if (chaos)
+  if (has_chaos_api())
     argv.push_back("--chaos");
   return argv;
 }

@@ -37,6 +37,9 @@ public:
   node_set(const node_set&) = delete;
   node_set& operator=(const node_set&) = delete;
 
+  /// Whether the node binary has the fault API (--chaos).
+  static bool has_chaos_api();
+
   /// Node names ("node-1", ...) in start order.
   const std::vector<std::string>& names() const { return names_; }
   /// Index (1-based) of `name`; 0 if unknown.

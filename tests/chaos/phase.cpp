@@ -132,7 +132,8 @@ void fault_phase::run_faults() {
   started_ = last_progress_ = last_watch_ = steady::now();
   last_fault_end_ = started_ - error_grace;
   std::vector<bool> launched(plan_.size(), false);
-  std::optional<steady::time_point> gated_since;
+  // When the first due fault that takes something out began waiting (zero: none waits).
+  steady::time_point gated_since{};
   auto last_gate_check = started_ - 1s;
   std::size_t left = plan_.size();
   while (!stop_ && !interrupted) {
@@ -147,9 +148,9 @@ void fault_phase::run_faults() {
                                 [](const auto& a) { return !a->done && takes_out(a->plan.type); });
         if (busy)
           continue;
-        if (!gated_since)
+        if (gated_since == steady::time_point{})
           gated_since = steady::now();
-        bool waited_enough = steady::now() - *gated_since > gate_limit;
+        bool waited_enough = steady::now() - gated_since > gate_limit;
         if (!waited_enough) {
           if (steady::now() - last_gate_check < 250ms)
             continue;
@@ -157,7 +158,7 @@ void fault_phase::run_faults() {
           if (!everyone_ready())
             continue;
         }
-        gated_since.reset();
+        gated_since = {};
       }
       launched[i] = true;
       --left;

@@ -67,6 +67,11 @@ void apply_runtime_fault(const planned_fault& f, fault_context& ctx, nlohmann::j
     detail["key"] = key = recent_key(ctx.db, f.params.value("kind", "user"), pick);
   if (f.type == "runtime:kill_actor")
     detail["path"] = path = child_path(ctx.nodes, f.target, pick);
+  if ((f.type == "runtime:kill_entity" && key.empty()) ||
+      (f.type == "runtime:kill_actor" && path.empty())) {
+    detail["error"] = "nothing to kill: no key of that kind yet, or no supervision tree";
+    return hold(f.duration_ms);
+  }
   auto body = runtime_fault_body(f, key, path);
   auto [status, answer] = ctx.nodes.admin(f.target, "POST", "/admin/chaos/faults", body.dump());
   detail["status"] = status;

@@ -88,7 +88,11 @@ sandbox::sandbox(int nodes) {
   if (lock_fd_ < 0)
     throw std::runtime_error("every run number of the chaos harness is taken");
   prefix_ = std::string{base_prefix} + std::to_string(run_) + "-";
+  scratch_ = (fs::temp_directory_path() / (base_prefix + std::to_string(run_))).string();
   remove_run(prefix_); // nobody holds the lock: whatever has this prefix is stale
+  std::error_code ignored;
+  fs::remove_all(scratch_, ignored);
+  fs::create_directories(scratch_);
   try {
     add_ns(switch_ns());
     must_run({"ip", "-n", switch_ns(), "link", "add", "br0", "type", "bridge"});
@@ -132,6 +136,8 @@ void sandbox::teardown() {
     return;
   remove_run(prefix_);
   made_.clear();
+  std::error_code ignored;
+  fs::remove_all(scratch_, ignored);
   ::close(lock_fd_); // the lock goes with the descriptor; the file stays for the next run
   lock_fd_ = -1;
 }

@@ -34,6 +34,10 @@ public:
   /// "198.18.<run>.0/24".
   std::string subnet() const;
 
+  /// A folder of this run's own (/tmp/troupe-chaos-<run>), removed with the sandbox; what a
+  /// crashed run left there goes when its number is taken again.
+  const std::string& scratch() const { return scratch_; }
+
   /// The node's port on the switch (where traffic towards the node leaves the bridge).
   std::string switch_port(int i) const { return "n" + std::to_string(i); }
 
@@ -57,6 +61,7 @@ private:
   int run_ = 0;
   int lock_fd_ = -1;
   std::string prefix_;
+  std::string scratch_;
   std::vector<std::string> made_;
 };
 
