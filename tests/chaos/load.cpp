@@ -90,6 +90,10 @@ double load_generator::error_rate(std::chrono::milliseconds window) const {
   return impl_->state.error_rate(window);
 }
 
+std::int64_t load_generator::requests() const {
+  return impl_->state.requests();
+}
+
 std::vector<operation> load_generator::operations() const {
   std::vector<operation> out;
   if (impl_->preparer)

@@ -70,6 +70,9 @@ public:
   /// (for the SLO guard and the live progress line); 0 when none were sent.
   double error_rate(std::chrono::milliseconds window) const;
 
+  /// Requests sent so far, retries included (for the live progress line).
+  std::int64_t requests() const;
+
   /// Every request recorded so far, in no particular order (call after `stop`).
   std::vector<operation> operations() const;
 

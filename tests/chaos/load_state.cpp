@@ -49,6 +49,7 @@ void load_state::avoid(std::size_t node) {
 
 void load_state::count(micros sent, bool failed) {
   auto second = std::max<micros>(sent, 0) / 1'000'000;
+  ++requests_;
   std::lock_guard guard{counts_mtx_};
   auto& b = counts_[static_cast<std::size_t>(second) % buckets_];
   if (b.second != second)

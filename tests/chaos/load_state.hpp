@@ -64,6 +64,9 @@ public:
   /// Share of failed requests among those sent in the last `window`.
   double error_rate(std::chrono::milliseconds window) const;
 
+  /// Requests counted so far.
+  std::int64_t requests() const { return requests_.load(); }
+
   /// Adds a user to the pool.
   void add_user(std::shared_ptr<pooled_user> u);
 
@@ -94,6 +97,7 @@ private:
   std::unique_ptr<std::atomic<micros>[]> avoid_until_;
   mutable std::mutex counts_mtx_;
   std::vector<bucket> counts_;
+  std::atomic<std::int64_t> requests_{0};
   mutable std::mutex users_mtx_;
   std::vector<std::shared_ptr<pooled_user>> users_;
 };

@@ -89,9 +89,10 @@ void fault_phase::progress() {
     else
       running += " " + a->plan.type + "@" + a->plan.target;
   }
-  std::printf("[%6.1fs] faults %d/%zu done, active:%s | errors %.1f%% (last 5 s)\n",
+  std::printf("[%6.1fs] faults %d/%zu done, active:%s | requests %lld, errors %.1f%% (last 5 s)\n",
               seconds(steady::now() - started_), done, plan_.size(),
-              running.empty() ? " none" : running.c_str(), 100 * load_.error_rate(5s));
+              running.empty() ? " none" : running.c_str(), static_cast<long long>(load_.requests()),
+              100 * load_.error_rate(5s));
   std::fflush(stdout);
 }
 
