@@ -30,7 +30,9 @@ bool replaces_process(const std::string& type) {
 
 fault_phase::fault_phase(std::vector<planned_fault> plan, fault_context& ctx, load_generator& load,
                          const campaign_options& o, std::atomic<bool>& stop)
-    : plan_(std::move(plan)), ctx_(ctx), load_(load), o_(o), stop_(stop) {}
+    : plan_(std::move(plan)), ctx_(ctx), load_(load), o_(o), stop_(stop),
+      guard_(o.slo_error_rate,
+             std::chrono::milliseconds{static_cast<std::int64_t>(o.slo_window_s * 1000)}) {}
 
 fault_phase::~fault_phase() {
   stop_ = true;
@@ -111,21 +113,12 @@ void fault_phase::tick() {
     last_watch_ = now;
     watch_nodes();
   }
-  // The SLO guard: failures outside the faults' windows, for too long, stop the campaign.
-  if (!expecting_errors() && load_.error_rate(2s) > o_.slo_error_rate) {
-    if (!above_since_)
-      above_since_ = now;
-    else if (now - *above_since_ > std::chrono::duration<double>(o_.slo_window_s)) {
-      char why[200];
-      std::snprintf(why, sizeof(why),
-                    "error rate above %.2f for %.0f s outside any fault window (at %.1f s)",
-                    o_.slo_error_rate, o_.slo_window_s, seconds(now - started_));
-      aborted_ = why;
-      std::printf("  ! SLO guard: %s\n", why);
-      stop_ = true;
-    }
-  } else {
-    above_since_.reset();
+  if (auto why = guard_.observe(now, load_.error_rate(2s), expecting_errors()); why && !stop_) {
+    char at[40];
+    std::snprintf(at, sizeof(at), " (at %.1f s)", seconds(now - started_));
+    aborted_ = *why + at;
+    std::printf("  ! SLO guard: %s\n", aborted_.c_str());
+    stop_ = true;
   }
 }
 

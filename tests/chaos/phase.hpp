@@ -13,6 +13,7 @@
 #include "faults.hpp"
 #include "load.hpp"
 #include "options.hpp"
+#include "slo_guard.hpp"
 
 namespace troupe::chaos_harness {
 
@@ -69,7 +70,7 @@ private:
   std::chrono::steady_clock::time_point last_progress_;
   std::chrono::steady_clock::time_point last_watch_;
   std::chrono::steady_clock::time_point last_fault_end_;
-  std::optional<std::chrono::steady_clock::time_point> above_since_;
+  slo_guard guard_;
   std::string aborted_;
   nlohmann::json unplanned_ = nlohmann::json::array();
 };
