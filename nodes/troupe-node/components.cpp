@@ -16,6 +16,8 @@
 #include "build_info.hpp"
 #include "troupe/auth/jwt.hpp"
 #include "troupe/auth/session.hpp"
+#include "troupe/chaos/registry.hpp"
+#include "troupe/chaos/routes.hpp"
 #include "troupe/core/blocking_pool.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/embedded/openapi.hpp"
@@ -29,6 +31,7 @@
 #include "troupe/notification/routes.hpp"
 #include "troupe/observability/metrics.hpp"
 #include "troupe/observability/process_metrics.hpp"
+#include "troupe/ops/entities.hpp"
 #include "troupe/ops/routes.hpp"
 #include "troupe/order/routes.hpp"
 #include "troupe/order/services.hpp"
@@ -74,6 +77,13 @@ supervision::child_spec http_component(const node_context& ctx) {
       });
 }
 
+// The kinds of entities and the roles that host them: a node with role "order" hosts
+// orders and SKUs.
+const std::map<std::string, std::string, std::less<>> role_of_kind{
+    {user::entity_kind_name, "user"},
+    {order::stock_kind_name, "order"},
+    {order::order_kind_name, "order"}};
+
 void add_ops(const node_context& ctx) {
   ops::ops_context ops;
   ops.system = ctx.system;
@@ -98,7 +108,24 @@ void add_ops(const node_context& ctx) {
         return ops::readiness{false, "cluster: " + view->not_ready};
     return ops::readiness{true, {}};
   };
+  auto admin_token = ops.admin_token;
   ops::add_ops_routes(*ctx.routes, std::move(ops));
+  ops::entities_context entities;
+  entities.system = ctx.system;
+  entities.names = ctx.names;
+  entities.node = ctx.options.node_name;
+  entities.admin_token = admin_token;
+  for (const auto& [kind, role] : role_of_kind)
+    entities.kinds.push_back(kind);
+  ops::add_entity_routes(*ctx.routes, std::move(entities));
+  chaos::chaos_context faults;
+  faults.system = ctx.system;
+  faults.faults = ctx.chaos;
+  faults.admin_token = admin_token;
+  faults.names = ctx.names;
+  faults.disabled_detail =
+      "chaos faults are off on this node; start it with --chaos (or TROUPE_CHAOS=true)";
+  chaos::add_chaos_routes(*ctx.routes, std::move(faults));
   ctx.routes->add(http::verb::get, "/openapi.json", [](http::request_context, http::responder res) {
     res(http::text_response(http::status::ok, std::string{embedded::openapi}, "application/json"));
   });
@@ -137,13 +164,6 @@ std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
   api->stamps = std::make_shared<user::stamp_cache>(std::chrono::milliseconds{o.auth_recheck_ms});
   return api;
 }
-
-// The kinds of entities and the roles that host them: a node with role "order" hosts
-// orders and SKUs.
-const std::map<std::string, std::string, std::less<>> role_of_kind{
-    {user::entity_kind_name, "user"},
-    {order::stock_kind_name, "order"},
-    {order::order_kind_name, "order"}};
 
 // The outbox relay runs on one node at a time: the owner of this key among the nodes
 // with role "notification".
@@ -358,6 +378,13 @@ supervision::supervisor_spec root_spec(node_context& ctx) {
   roles.emplace(relay_kind, "notification");
   ctx.locator = std::make_shared<placement::locator>(
       placement::locator::config{ctx.cluster, ctx.names, std::move(roles), ctx.pending});
+  if (ctx.options.chaos) {
+    chaos::registry_config faults;
+    faults.metrics = ctx.metrics;
+    ctx.chaos = std::make_shared<chaos::registry>(std::move(faults));
+    spdlog::warn("--chaos: fault injection is enabled; anyone with the admin token can delay, "
+                 "drop or duplicate requests, kill actors, fail the store or crash this node");
+  }
   add_ops(ctx);
   auto directory = std::make_shared<placement::directory>();
   auto copies = std::make_shared<user::user_snapshots>();
@@ -371,6 +398,8 @@ supervision::supervisor_spec root_spec(node_context& ctx) {
   spec.names = ctx.names;
   spec.metrics = ctx.metrics;
   add_cluster(ctx, spec);
+  if (ctx.chaos)
+    spec.children.push_back(chaos::sweeper_child(ctx.chaos));
   auto kind = owned(ctx, user::user_entity_kind(
                              ctx.users, std::chrono::seconds{ctx.options.entity_idle}, copies));
   kind.published = directory;

@@ -13,6 +13,10 @@ namespace troupe {
 class blocking_pool;
 } // namespace troupe
 
+namespace troupe::chaos {
+class registry;
+} // namespace troupe::chaos
+
 namespace troupe::cluster {
 class in_flight;
 class remote_guard;
@@ -74,6 +78,8 @@ struct node_context {
   std::shared_ptr<store::database> db;
   /// Threads for password hashing.
   std::shared_ptr<blocking_pool> hashing;
+  /// The fault registry the runtime's hooks read; null unless `--chaos`.
+  std::shared_ptr<chaos::registry> chaos;
   /// Where users live.
   std::shared_ptr<user::user_repository> users;
   /// Where stock lives.

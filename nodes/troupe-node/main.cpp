@@ -13,6 +13,7 @@
 
 #include "components.hpp"
 #include "options.hpp"
+#include "troupe/chaos/faults.hpp"
 #include "troupe/cluster/shared_view.hpp"
 #include "troupe/cluster/socket_guard.hpp"
 #include "troupe/cluster/transport.hpp"
@@ -98,6 +99,9 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   ctx.draining = std::make_shared<std::atomic<bool>>(false);
   node::start_services(ctx);
   auto spec = node::root_spec(ctx);
+  // Installed for the life of the process: hooks read it without holding a reference.
+  if (ctx.chaos)
+    chaos::faults::install(ctx.chaos);
   auto budget = supervision::stop_budget(spec);
 
   auto outcome = std::make_shared<root_outcome>();

@@ -216,6 +216,10 @@ parse_result parse_options(int argc, const char* const* argv) {
                  "Bound on each call to the payment provider")
       ->envname("TROUPE_PAYMENT_TIMEOUT_MS")
       ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  app.add_flag("--chaos", o.chaos,
+               "Enables fault injection through /admin/chaos/* (admin token required): for "
+               "testing how the cluster copes, never in production")
+      ->envname("TROUPE_CHAOS");
   app.add_option("--order-crash-after", o.order_crash_after,
                  "Test hook: crash each order's activation once after it stores this status")
       ->envname("TROUPE_ORDER_CRASH_AFTER")

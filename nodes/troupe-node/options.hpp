@@ -78,6 +78,8 @@ struct node_options {
   double payment_failure_rate = 0;
   /// Bound on each call to the payment provider, in milliseconds.
   int64_t payment_timeout_ms = 2000;
+  /// Fault injection through /admin/chaos/*; off unless asked for.
+  bool chaos = false;
   /// Test hook: order activations stop abnormally once right after storing this status.
   std::string order_crash_after;
   /// Where notifications go: "log" or "webhook".

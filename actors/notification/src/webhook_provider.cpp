@@ -1,9 +1,11 @@
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "providers.hpp"
+#include "troupe/chaos/faults.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/http/client.hpp"
 #include "troupe/observability/log_context.hpp"
@@ -11,6 +13,9 @@
 namespace troupe::notification {
 
 namespace {
+
+// The name chaos faults address this provider by (`dependency_slow` / `dependency_fail`).
+constexpr std::string_view dependency_name = "webhook";
 
 // Enough of a refusal's body to say why in a log line, never a whole page.
 constexpr size_t excerpt_limit = 200;
@@ -49,6 +54,12 @@ public:
     auto trace = observability::current_log_context().trace;
     if (!trace.valid())
       trace = observability::new_trace();
+    auto fault = chaos::faults::check_dependency(dependency_name);
+    if (fault.fail) {
+      done(make_error(errc::dependency_failed, "webhook " + where_ + " failed (chaos fault " +
+                                                   std::to_string(fault.fault_id) + ")"));
+      return;
+    }
     client_->post(
         url_, payload(d), timeout_,
         [done = std::move(done), where = where_](caf::expected<http::client_response> res) {
@@ -63,7 +74,7 @@ public:
             done(make_error(errc::io_failure, std::move(why)));
           }
         },
-        {{"traceparent", trace.traceparent(observability::new_span_id())}});
+        {{"traceparent", trace.traceparent(observability::new_span_id())}}, fault.delay);
   }
 
 private:

@@ -4,6 +4,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -13,12 +14,16 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "troupe/chaos/faults.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
 
 namespace troupe::order {
 
 namespace {
+
+// The name chaos faults address this provider by (`dependency_slow` / `dependency_fail`).
+constexpr std::string_view dependency_name = "payment";
 
 // Wakes the provider when an answer has waited out its latency.
 using settle_atom = caf::atom_constant<caf::atom("settle")>;
@@ -76,13 +81,15 @@ outcome decide(sim_state& st, const std::string& token) {
 // Runs `answer` inside the actor once the latency has passed; never blocks the actor meanwhile.
 void after_latency(sim_pointer self, std::function<void()> answer) {
   auto& st = self->state;
-  if (st.cfg.latency <= caf::timespan{0}) {
+  // A chaos fault on the "payment" dependency adds its delay to the simulated latency.
+  auto latency = st.cfg.latency + chaos::faults::check_dependency(dependency_name).delay;
+  if (latency <= caf::timespan{0}) {
     answer();
     return;
   }
   auto ticket = st.next_ticket++;
   st.waiting.emplace(ticket, std::move(answer));
-  self->delayed_send(caf::actor_cast<sim_actor>(self), st.cfg.latency, settle_atom::value, ticket);
+  self->delayed_send(caf::actor_cast<sim_actor>(self), latency, settle_atom::value, ticket);
 }
 
 void settle_authorization(sim_pointer self, caf::typed_response_promise<authorization> rp,
@@ -131,7 +138,11 @@ sim_actor::behavior_type sim_payment(sim_pointer self, sim_payment_config cfg, u
         if (req.order_id.empty() || req.token.empty())
           return make_error(errc::invalid_argument, "a payment needs an order id and a token");
         auto rp = self->make_response_promise<authorization>();
-        auto decided = decide(self->state, req.token);
+        // A chaos fault on the "payment" dependency fails the authorization as a provider
+        // outage would (voids, which compensation retries, are only slowed).
+        auto decided = chaos::faults::check_dependency(dependency_name).fail
+                           ? outcome::failed
+                           : decide(self->state, req.token);
         after_latency(self, [self, rp, order_id = std::move(req.order_id), decided] {
           settle_authorization(self, rp, order_id, decided);
         });

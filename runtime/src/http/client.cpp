@@ -61,10 +61,11 @@ class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(asio::io_context& ioc, in_flight& owner, const client_config& cfg,
            caf::expected<http_url> url, std::string body, clock_type::time_point deadline,
-           std::chrono::milliseconds timeout, client::callback done, client::fields extra)
+           std::chrono::milliseconds timeout, client::callback done, client::fields extra,
+           std::chrono::milliseconds delay)
       : owner_(owner), cfg_(cfg), url_(std::move(url)), deadline_(deadline), timeout_(timeout),
-        done_(std::move(done)), extra_(std::move(extra)), resolver_(ioc), socket_(ioc),
-        timer_(ioc) {
+        delay_(delay), done_(std::move(done)), extra_(std::move(extra)), resolver_(ioc),
+        socket_(ioc), timer_(ioc), delay_timer_(ioc) {
     if (url_)
       where_ = url_->host.find(':') == std::string::npos
                    ? url_->host + ":" + std::to_string(url_->port)
@@ -88,6 +89,18 @@ public:
                                                    " within " +
                                                    std::to_string(self->timeout_.count()) + " ms"));
     });
+    if (delay_ > std::chrono::milliseconds::zero()) {
+      delay_timer_.expires_after(delay_);
+      delay_timer_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec && !self->finished_)
+          self->connect();
+      });
+      return;
+    }
+    connect();
+  }
+
+  void connect() {
     prepare_request();
     error_code ec;
     auto addr = asio::ip::make_address(url_->host, ec);
@@ -119,6 +132,7 @@ public:
     auto keep = shared_from_this();
     error_code ignored;
     timer_.cancel();
+    delay_timer_.cancel();
     resolver_.cancel();
     socket_.close(ignored);
     {
@@ -235,6 +249,7 @@ private:
   caf::expected<http_url> url_;
   clock_type::time_point deadline_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds delay_;
   client::callback done_;
   client::fields extra_;
   bool finished_ = false;
@@ -242,6 +257,7 @@ private:
   tcp::resolver resolver_;
   tcp::socket socket_;
   asio::steady_timer timer_;
+  asio::steady_timer delay_timer_;
   bhttp::request<bhttp::string_body> request_;
   boost::beast::flat_buffer buffer_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
@@ -307,7 +323,7 @@ client::~client() {
 }
 
 void client::post(std::string url, std::string body, std::chrono::milliseconds timeout,
-                  callback done, fields extra) {
+                  callback done, fields extra, std::chrono::milliseconds delay) {
   auto& p = *impl_;
   auto deadline = clock_type::now() + timeout;
   auto parsed = parse_http_url(url);
@@ -318,7 +334,7 @@ void client::post(std::string url, std::string body, std::chrono::milliseconds t
     return;
   }
   auto x = std::make_shared<exchange>(p.ioc, p.flight, p.cfg, std::move(parsed), std::move(body),
-                                      deadline, timeout, std::move(done), std::move(extra));
+                                      deadline, timeout, std::move(done), std::move(extra), delay);
   p.flight.live.emplace(x.get(), x);
   // Even a bad URL is answered on the io thread: callers never see `done` run inside `post`.
   asio::post(p.ioc, [x] { x->start(); });

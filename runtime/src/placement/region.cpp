@@ -1,5 +1,6 @@
 #include "troupe/placement/region.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <vector>
 
@@ -153,6 +154,8 @@ public:
         [this](rebalance_atom, bool everything) { rebalance(everything); },
         [this](forward_atom, const std::string& key, const observability::trace_context& trace,
                caf::message& msg) { return forward(key, trace, std::move(msg)); },
+        [this](evict_atom, const std::string& key) { return evict(key); },
+        [this](entities_atom, uint64_t limit) { return list(limit); },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);
@@ -240,6 +243,25 @@ private:
     send_exit(i->second.handle, caf::exit_reason::user_shutdown);
     if (metrics_.passivations)
       metrics_.passivations->inc();
+  }
+
+  bool evict(const std::string& key) {
+    auto i = entities_.find(key);
+    if (i == entities_.end() || i->second.passivating)
+      return false;
+    send_exit(i->second.handle, caf::exit_reason::kill);
+    return true;
+  }
+
+  caf::result<uint64_t, std::vector<std::string>> list(uint64_t limit) {
+    std::vector<std::string> keys;
+    keys.reserve(entities_.size());
+    for (const auto& [key, slot] : entities_)
+      keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    if (keys.size() > limit)
+      keys.resize(limit);
+    return {static_cast<uint64_t>(entities_.size()), std::move(keys)};
   }
 
   // Keys that moved to another node: their activations finish what they have and go,

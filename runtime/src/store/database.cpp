@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include <caf/sec.hpp>
 #include <pqxx/connection>
@@ -17,6 +18,7 @@
 #include "store/conninfo.hpp"
 #include "store/pqxx_errors.hpp"
 #include "store/session.hpp"
+#include "troupe/chaos/faults.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/observability/metrics.hpp"
 
@@ -326,7 +328,17 @@ caf::error database::guarded(detail::database_state& st, void* context,
     return make_error(errc::store_unavailable, "no connection to " + st.endpoint);
   auto started = std::chrono::steady_clock::now();
   caf::error err;
-  {
+  // A chaos fault acts here, on the pool's own blocking thread, where a sleep holds up only
+  // this connection.
+  if (auto fault = chaos::faults::check_store(); fault.fault_id != 0) {
+    if (fault.delay.count() > 0)
+      std::this_thread::sleep_for(fault.delay);
+    if (fault.fail)
+      err =
+          make_error(errc::store_unavailable, "no connection to " + st.endpoint + " (chaos fault " +
+                                                  std::to_string(fault.fault_id) + ")");
+  }
+  if (!err) {
     detail::session_scope scope{s};
     try {
       err = body(*s->conn);

@@ -86,6 +86,12 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](restart_atom, uint64_t index, uint64_t epoch) { on_restart_due(index, epoch); },
       [this](stop_timeout_atom, uint64_t index, uint64_t epoch) { on_stop_timeout(index, epoch); },
       [this](inspect_atom) { return inspect(); },
+      [this](child_atom, const std::string& name) -> caf::result<caf::actor> {
+        for (auto& child : children_)
+          if (child.spec.name == name && child.handle && child.status == child_status::running)
+            return child.handle;
+        return make_error(errc::not_found, spec_.name + " has no running child " + name);
+      },
   };
 }
 

@@ -72,9 +72,10 @@ public:
   /// past it, `errc::io_failure` when the host cannot be resolved, reached or understood,
   /// `errc::invalid_argument` for a bad URL or timeout, each on the io thread. Only once
   /// stopped is `done` called at once on the caller's thread, with `errc::shutting_down`.
-  /// `extra` fields go with the request.
+  /// `extra` fields go with the request. A `delay` holds the request back that long before it
+  /// connects, within the timeout (a slow dependency, for fault injection).
   void post(std::string url, std::string body, std::chrono::milliseconds timeout, callback done,
-            fields extra = {});
+            fields extra = {}, std::chrono::milliseconds delay = {});
 
   /// Fails requests in flight with `errc::shutting_down` and joins the io thread; idempotent.
   /// From a completion it cannot join, so the thread ends by itself when the completion returns.

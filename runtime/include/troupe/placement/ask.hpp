@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <tuple>
 #include <utility>
@@ -10,6 +11,9 @@
 
 #include <caf/detail/type_traits.hpp>
 
+#include "troupe/chaos/faults.hpp"
+#include "troupe/chaos/message_name.hpp"
+#include "troupe/chaos/timer.hpp"
 #include "troupe/cluster/in_flight.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/placement/directory.hpp"
@@ -94,6 +98,50 @@ struct retry_policy {
   int attempts = 2;
 };
 
+namespace detail {
+
+// A response handler with the exact signature of `OnReply` that ignores the answer.
+template <class... Args>
+auto ignore_reply(caf::detail::type_list<Args...>) {
+  return [](Args...) {};
+}
+
+// Sends `msg` along `route` (to this node's region or another node's inbound router), with no
+// fault applied; errors go to `again`.
+template <class OnReply, class Again, class... Ts>
+void send_routed(caf::event_based_actor* self, const std::shared_ptr<const locator>& where,
+                 const locator::route& route, const std::string& kind, const std::string& key,
+                 caf::timespan timeout, const std::tuple<Ts...>& msg, OnReply on_reply, Again again,
+                 const std::shared_ptr<const directory>& known) {
+  if (route.local) {
+    ask(self, route.local, key, timeout, msg, on_reply, again, 3, known);
+    return;
+  }
+  auto trace = observability::current_log_context().trace;
+  auto handle = std::apply(
+      [&](const auto&... xs) {
+        return self->request(route.remote, timeout, forward_atom::value, kind, key, trace,
+                             caf::make_message(xs...));
+      },
+      msg);
+  auto pending = where->pending();
+  auto ticket =
+      pending ? pending->add(route.node, caf::actor_cast<caf::strong_actor_ptr>(self), handle.id())
+              : cluster::in_flight::ticket{0};
+  auto finish = [pending, node = route.node, ticket] {
+    if (pending)
+      pending->done(node, ticket);
+  };
+  using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
+  handle.then(detail::in_trace(trace, detail::run_before(on_reply, finish, args{})),
+              detail::in_trace(trace, [finish, again](caf::error& err) {
+                finish();
+                again(err);
+              }));
+}
+
+} // namespace detail
+
 /// Sends `msg` as a request to entity `key` of `kind`, wherever it lives now, and hands
 /// the reply to `on_reply` or an error to `on_error`.
 ///
@@ -102,6 +150,10 @@ struct retry_policy {
 /// inbound router, is registered with the locator's in-flight table (so it fails at once
 /// with `errc::node_down` if the node goes down) and is answered by the entity directly.
 /// Either way the trace of the work in progress goes along, as `ask` sends it.
+///
+/// This is where chaos message faults act (only while one is active): a dropped request is
+/// never sent and the caller sees its timeout; a duplicated one is sent twice back to back and
+/// the second answer is ignored; a delayed one is sent after the delay, no thread waiting.
 template <class OnReply, class OnError, class... Ts>
 void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> where, std::string kind,
                std::string key, caf::timespan timeout, std::tuple<Ts...> msg, OnReply on_reply,
@@ -119,31 +171,32 @@ void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> wher
   auto route = where->find(kind, key);
   if (!route)
     return on_error(route.error());
-  if (route->local) {
-    ask(self, route->local, key, timeout, msg, on_reply, again, 3, known);
-    return;
+  if (auto* faults = chaos::faults::active()) {
+    using action = chaos::message_effect::action;
+    auto effect = faults->on_message(route->node, kind, key, chaos::message_name(msg));
+    if (effect.what == action::drop) {
+      // A timer that answers only after the caller gave up stands in for the lost request.
+      auto sink = chaos::spawn_timer(self, timeout + std::chrono::seconds{1});
+      self->request(sink, timeout, chaos::wake_atom::value)
+          .then([sink](caf::ok_atom) {}, [sink, on_error](caf::error& err) { on_error(err); });
+      return;
+    }
+    if (effect.what == action::delay) {
+      chaos::run_after(self, effect.delay, [=, r = *route] {
+        detail::send_routed(self, where, r, kind, key, timeout, msg, on_reply, again, known);
+      });
+      return;
+    }
+    if (effect.what == action::duplicate) {
+      using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
+      detail::send_routed(self, where, *route, kind, key, timeout, msg, on_reply, again, known);
+      detail::send_routed(
+          self, where, *route, kind, key, timeout, msg, detail::ignore_reply(args{}),
+          [](const caf::error&) {}, known);
+      return;
+    }
   }
-  auto trace = observability::current_log_context().trace;
-  auto handle = std::apply(
-      [&](const auto&... xs) {
-        return self->request(route->remote, timeout, forward_atom::value, kind, key, trace,
-                             caf::make_message(xs...));
-      },
-      msg);
-  auto pending = where->pending();
-  auto ticket =
-      pending ? pending->add(route->node, caf::actor_cast<caf::strong_actor_ptr>(self), handle.id())
-              : cluster::in_flight::ticket{0};
-  auto finish = [pending, node = route->node, ticket] {
-    if (pending)
-      pending->done(node, ticket);
-  };
-  using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
-  handle.then(detail::in_trace(trace, detail::run_before(on_reply, finish, args{})),
-              detail::in_trace(trace, [finish, again](caf::error& err) {
-                finish();
-                again(err);
-              }));
+  detail::send_routed(self, where, *route, kind, key, timeout, msg, on_reply, again, known);
 }
 
 } // namespace troupe::placement

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
 #include "troupe/placement/entity.hpp"
@@ -13,6 +14,14 @@ class registry;
 } // namespace troupe::observability
 
 namespace troupe::placement {
+
+/// Asks a region to kill the live activation of a key as a crash would, so the next message
+/// activates it afresh from the store: `(evict_atom, key) -> bool` (whether one was live).
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
+
+/// Asks a region for its live activations: `(entities_atom, uint64_t limit) -> (uint64_t
+/// active, std::vector<std::string> keys)`, the keys sorted and at most `limit` of them.
+using entities_atom = caf::atom_constant<caf::atom("entities")>;
 
 /// Spawns the region of `kind`: it activates entities on first resolve, hands out
 /// the live activation, stops idle ones on their request (holding back resolves for

@@ -11,6 +11,10 @@ namespace troupe::supervision {
 /// Asks a supervisor for its subtree as a JSON string (nested supervisors included).
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 
+/// Asks a supervisor for its running child `name`: `(child_atom, name) -> caf::actor`, or
+/// `errc::not_found` when no child of that name is running.
+using child_atom = caf::atom_constant<caf::atom("child")>;
+
 /// Spawns a supervisor that starts `spec.children` in order.
 ///
 /// If a child fails to start, the started ones are stopped in reverse order and the
