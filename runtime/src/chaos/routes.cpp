@@ -33,6 +33,15 @@ http::response bad_request(std::string detail) {
                                 std::move(detail));
 }
 
+// The error's own text without its code, so a field name leads the detail.
+std::string detail_of(const caf::error& err) {
+  auto text = describe(err);
+  auto code = to_string(static_cast<errc>(err.code()));
+  if (err.category() == errc_category && text.rfind(code + ": ", 0) == 0)
+    return text.substr(code.size() + 2);
+  return text;
+}
+
 http::response created(const fault_view& f, nlohmann::json extra = nlohmann::json::object()) {
   auto body = to_json(f);
   body.update(extra);
@@ -60,7 +69,7 @@ void act_then_answer(std::shared_ptr<const chaos_context> ctx, fault_view f, htt
         auto fail = [ctx, f, res](const caf::error& err) {
           ctx->faults->remove(f.id);
           auto field = f.spec.type == fault_type::kill_actor ? "path: " : "match: ";
-          (*res)(bad_request(field + describe(err)));
+          (*res)(bad_request(field + detail_of(err)));
         };
         if (f.spec.type == fault_type::kill_entity) {
           detail::kill_entity(self, *ctx->names, f.spec.match.kind, f.spec.match.key,
@@ -99,8 +108,8 @@ void create(std::shared_ptr<const chaos_context> ctx, http::request_context rc,
   if (!added) {
     if (is(added.error(), errc::overloaded))
       return res(http::problem_response(status::conflict, http::problem::conflict,
-                                        "Too many faults", describe(added.error())));
-    return res(bad_request(describe(added.error())));
+                                        "Too many faults", detail_of(added.error())));
+    return res(bad_request(detail_of(added.error())));
   }
   if (ctx->names)
     wake_sweeper(*ctx->names);
