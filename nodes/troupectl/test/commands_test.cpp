@@ -54,7 +54,7 @@ invocation for_command(command what) {
   return inv;
 }
 
-TEST(commands, requests_per_command) {
+TEST(troupectl_commands, requests_per_command) {
   auto inv = for_command(command::entities);
   inv.entity_kind = "a b&c";
   inv.limit = 3;
@@ -71,7 +71,7 @@ TEST(commands, requests_per_command) {
   EXPECT_EQ(request_for(inv).target, "/admin/chaos/reset");
 }
 
-TEST(commands, fault_add_sends_only_what_was_given) {
+TEST(troupectl_commands, fault_add_sends_only_what_was_given) {
   auto inv = for_command(command::faults_add);
   inv.fault.type = "drop";
   inv.fault.duration_ms = 2000;
@@ -89,7 +89,7 @@ TEST(commands, fault_add_sends_only_what_was_given) {
   EXPECT_EQ(body["path"], "/p");
 }
 
-TEST(commands, fault_add_prints_the_new_id_or_everything_with_json) {
+TEST(troupectl_commands, fault_add_prints_the_new_id_or_everything_with_json) {
   scripted node{{reply{201, R"({"id":"f7","type":"drop"})"}}};
   auto inv = for_command(command::faults_add);
   inv.fault.type = "drop";
@@ -107,7 +107,7 @@ TEST(commands, fault_add_prints_the_new_id_or_everything_with_json) {
   EXPECT_EQ(r.out, "{\"id\":\"f8\",\"type\":\"drop\"}\n");
 }
 
-TEST(commands, error_statuses_map_to_exit_codes_with_one_line) {
+TEST(troupectl_commands, error_statuses_map_to_exit_codes_with_one_line) {
   scripted node{{reply{401, R"({"title":"Unauthorized","detail":"the admin token is not valid"})"},
                  reply{403, R"({"title":"Forbidden","detail":"admin endpoints are disabled"})"},
                  reply{404, R"({"title":"Not Found","detail":"no fault f9"})"}}};
@@ -124,21 +124,21 @@ TEST(commands, error_statuses_map_to_exit_codes_with_one_line) {
   EXPECT_EQ(r.err, "troupectl: HTTP 404 Not Found: no fault f9\n");
 }
 
-TEST(commands, unreachable_names_the_url) {
+TEST(troupectl_commands, unreachable_names_the_url) {
   scripted node{{make_error(errc::timeout, "no answer within 5ms")}};
   auto r = run_with(for_command(command::cluster), node);
   EXPECT_EQ(r.code, exit_code::unreachable);
   EXPECT_EQ(r.err, "troupectl: cannot reach http://127.0.0.1:1: no answer within 5ms\n");
 }
 
-TEST(commands, an_answer_that_is_not_json_is_a_server_error) {
+TEST(troupectl_commands, an_answer_that_is_not_json_is_a_server_error) {
   scripted node{{reply{200, "<html>"}}};
   auto r = run_with(for_command(command::cluster), node);
   EXPECT_EQ(r.code, exit_code::server_error);
   EXPECT_NE(r.err.find("not JSON"), std::string::npos) << r.err;
 }
 
-TEST(commands, rm_and_reset_accept_an_empty_answer) {
+TEST(troupectl_commands, rm_and_reset_accept_an_empty_answer) {
   scripted node{{reply{204, ""}, reply{204, ""}}};
   auto rm = for_command(command::faults_rm);
   rm.fault_id = "f1";
@@ -150,7 +150,7 @@ TEST(commands, rm_and_reset_accept_an_empty_answer) {
   EXPECT_EQ(r.out, "all faults removed\n");
 }
 
-TEST(commands, health_says_alive_and_ready_or_why_not) {
+TEST(troupectl_commands, health_says_alive_and_ready_or_why_not) {
   scripted node{{reply{200, R"({"status":"ok","version":"1.2"})"},
                  reply{200, R"({"status":"ready"})"}, reply{200, R"({"status":"ok"})"},
                  reply{503, R"({"title":"Not ready","detail":"joining the cluster"})"}}};
@@ -166,7 +166,7 @@ TEST(commands, health_says_alive_and_ready_or_why_not) {
   EXPECT_EQ(r.err, "troupectl: not ready: HTTP 503 Not ready: joining the cluster\n");
 }
 
-TEST(commands, health_json_holds_both_answers) {
+TEST(troupectl_commands, health_json_holds_both_answers) {
   scripted node{{reply{200, R"({"status":"ok"})"}, reply{200, R"({"status":"ready"})"}}};
   auto inv = for_command(command::health);
   inv.json = true;

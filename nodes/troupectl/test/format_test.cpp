@@ -11,7 +11,7 @@ namespace {
 
 using json = nlohmann::json;
 
-TEST(table, aligns_columns_without_trailing_blanks) {
+TEST(troupectl_table, aligns_columns_without_trailing_blanks) {
   table t{{"NAME", "STATE", "X"}};
   t.add({"n1", "up", "1"});
   t.add({"longer-name", "", "22"});
@@ -22,7 +22,7 @@ TEST(table, aligns_columns_without_trailing_blanks) {
                         "short\n");
 }
 
-TEST(table, counts_code_points_not_bytes) {
+TEST(troupectl_table, counts_code_points_not_bytes) {
   table t{{"A", "B"}};
   t.add({"ééé", "x"});
   t.add({"abcd", "y"});
@@ -30,13 +30,13 @@ TEST(table, counts_code_points_not_bytes) {
   EXPECT_EQ(display_width("│  └─"), 5u);
 }
 
-TEST(table, header_alone_when_empty) {
+TEST(troupectl_table, header_alone_when_empty) {
   table t{{"ID", "TYPE"}};
   EXPECT_TRUE(t.empty());
   EXPECT_EQ(t.render(), "ID  TYPE\n");
 }
 
-TEST(views, cluster_names_the_answering_node_and_members) {
+TEST(troupectl_views, cluster_names_the_answering_node_and_members) {
   auto doc = json::parse(R"({"node":"n1","incarnation":"0123456789abcdef","transport":"insecure",
     "warning":"plain TCP","members":[
       {"name":"n1","state":"up","since_ms":5234,"address":"127.0.0.1:7101","roles":["a","b"],
@@ -50,12 +50,12 @@ TEST(views, cluster_names_the_answering_node_and_members) {
                                  "n2    down   200ms  127.0.0.1:7102         fedcba98\n");
 }
 
-TEST(views, cluster_without_members_is_a_header) {
+TEST(troupectl_views, cluster_without_members_is_a_header) {
   EXPECT_EQ(render_cluster(json::parse(R"({"members":[]})")),
             "NAME  STATE  SINCE  ADDRESS  ROLES  INCARNATION\n");
 }
 
-TEST(views, tree_is_indented_with_branches) {
+TEST(troupectl_views, tree_is_indented_with_branches) {
   auto doc = json::parse(R"({"name":"root","kind":"supervisor","state":"running",
     "strategy":"one_for_one","restart_budget_left":3,"children":[
       {"name":"http","kind":"worker","state":"running","restarts":0},
@@ -73,7 +73,7 @@ TEST(views, tree_is_indented_with_branches) {
             "└─ late  supervisor  running  restarts=0  not inspected: timeout\n");
 }
 
-TEST(views, entities_table_per_kind) {
+TEST(troupectl_views, entities_table_per_kind) {
   auto doc = json::parse(R"({"node":"n1","kinds":[
     {"kind":"user","active":3,"keys":["u1","u2"]},{"kind":"stock","active":0,"keys":[]}]})");
   EXPECT_EQ(render_entities(doc), "answered by n1\n"
@@ -83,7 +83,7 @@ TEST(views, entities_table_per_kind) {
             "answered by n1\nno active entities\n");
 }
 
-TEST(views, faults_table_tolerates_missing_fields) {
+TEST(troupectl_views, faults_table_tolerates_missing_fields) {
   auto doc = json::parse(R"({"faults":[
     {"id":"f1","type":"delay","match":{"node":"n1","kind":"user"},"probability":0.5,
      "delay_ms":200,"duration_ms":60000,"expires_in_ms":59000,"hits":4},
@@ -97,7 +97,7 @@ TEST(views, faults_table_tolerates_missing_fields) {
   EXPECT_EQ(render_faults(json::parse(R"({"faults":[]})")), "no faults\n");
 }
 
-TEST(views, problem_line_is_one_line) {
+TEST(troupectl_views, problem_line_is_one_line) {
   EXPECT_EQ(problem_line(404, R"({"type":"x","title":"Not Found","status":404,
                                  "detail":"no fault f9"})"),
             "HTTP 404 Not Found: no fault f9");

@@ -20,7 +20,7 @@ parse_result parse(std::vector<std::string> args) {
 }
 
 // The environment must not leak into the defaults the tests check.
-class options_test : public ::testing::Test {
+class troupectl_options : public ::testing::Test {
 protected:
   void SetUp() override {
     unsetenv("TROUPE_URL");
@@ -28,7 +28,7 @@ protected:
   }
 };
 
-TEST(duration, parses_whole_numbers_with_a_unit) {
+TEST(troupectl_duration, parses_whole_numbers_with_a_unit) {
   EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds{500});
   EXPECT_EQ(parse_duration("2s"), std::chrono::milliseconds{2000});
   EXPECT_EQ(parse_duration("1m"), std::chrono::milliseconds{60'000});
@@ -36,13 +36,13 @@ TEST(duration, parses_whole_numbers_with_a_unit) {
   EXPECT_EQ(parse_duration("0s"), std::chrono::milliseconds{0});
 }
 
-TEST(duration, refuses_anything_else) {
+TEST(troupectl_duration, refuses_anything_else) {
   for (auto bad : {"", "5", "ms", "-1s", "1.5s", "2 s", "2sec", "s2", "1d", "2S",
                    "99999999999999999999ms", "9223372036854775807h"})
     EXPECT_FALSE(parse_duration(bad)) << bad;
 }
 
-TEST(duration, formats_for_people) {
+TEST(troupectl_duration, formats_for_people) {
   EXPECT_EQ(format_duration(0), "0ms");
   EXPECT_EQ(format_duration(250), "250ms");
   EXPECT_EQ(format_duration(2000), "2s");
@@ -52,7 +52,7 @@ TEST(duration, formats_for_people) {
   EXPECT_EQ(format_duration(7'500'000), "2h5m");
 }
 
-TEST(exit_codes, follow_the_status) {
+TEST(troupectl_exit_codes, follow_the_status) {
   EXPECT_EQ(exit_code_of(200), exit_code::ok);
   EXPECT_EQ(exit_code_of(204), exit_code::ok);
   EXPECT_EQ(exit_code_of(401), exit_code::not_authorized);
@@ -61,7 +61,7 @@ TEST(exit_codes, follow_the_status) {
   EXPECT_EQ(exit_code_of(503), exit_code::server_error);
 }
 
-TEST_F(options_test, defaults_and_globals_anywhere) {
+TEST_F(troupectl_options, defaults_and_globals_anywhere) {
   auto r = parse({"cluster"});
   ASSERT_TRUE(r.run) << r.message;
   EXPECT_EQ(r.run->what, command::cluster);
@@ -81,7 +81,7 @@ TEST_F(options_test, defaults_and_globals_anywhere) {
   EXPECT_EQ(r.run->timeout_ms, 250);
 }
 
-TEST_F(options_test, environment_gives_url_and_token) {
+TEST_F(troupectl_options, environment_gives_url_and_token) {
   setenv("TROUPE_URL", "http://127.0.0.1:8181", 1);
   setenv("TROUPE_ADMIN_TOKEN", "from-env", 1);
   auto r = parse({"health"});
@@ -93,13 +93,13 @@ TEST_F(options_test, environment_gives_url_and_token) {
   EXPECT_EQ(r.run->token, "flag-wins");
 }
 
-TEST_F(options_test, supervision_is_tree) {
+TEST_F(troupectl_options, supervision_is_tree) {
   auto r = parse({"supervision"});
   ASSERT_TRUE(r.run) << r.message;
   EXPECT_EQ(r.run->what, command::tree);
 }
 
-TEST_F(options_test, entities_filters) {
+TEST_F(troupectl_options, entities_filters) {
   auto r = parse({"entities", "--kind", "user", "--limit", "5"});
   ASSERT_TRUE(r.run) << r.message;
   EXPECT_EQ(r.run->what, command::entities);
@@ -107,7 +107,7 @@ TEST_F(options_test, entities_filters) {
   EXPECT_EQ(r.run->limit, 5);
 }
 
-TEST_F(options_test, faults_add_takes_every_field) {
+TEST_F(troupectl_options, faults_add_takes_every_field) {
   auto r =
       parse({"faults", "add",     "delay", "--for",  "2m",        "--node",       "n1",
              "--kind", "user",    "--key", "k",      "--message", "get",          "--probability",
@@ -127,7 +127,7 @@ TEST_F(options_test, faults_add_takes_every_field) {
   EXPECT_EQ(f.dependency, "payments");
 }
 
-TEST_F(options_test, faults_rm_and_reset) {
+TEST_F(troupectl_options, faults_rm_and_reset) {
   auto r = parse({"faults", "rm", "f-12"});
   ASSERT_TRUE(r.run) << r.message;
   EXPECT_EQ(r.run->what, command::faults_rm);
@@ -150,7 +150,7 @@ void expect_usage_error(const parse_result& r, const std::string& names) {
       << r.message;
 }
 
-TEST_F(options_test, bad_input_is_a_usage_error_naming_it) {
+TEST_F(troupectl_options, bad_input_is_a_usage_error_naming_it) {
   expect_usage_error(parse({}), "a command is required");
   expect_usage_error(parse({"bogus"}), "unknown command 'bogus'");
   expect_usage_error(parse({"faults", "bogus"}), "unknown command 'bogus'");
@@ -172,7 +172,7 @@ TEST_F(options_test, bad_input_is_a_usage_error_naming_it) {
   expect_usage_error(parse({"entities", "--limit", "-1"}), "--limit");
 }
 
-TEST_F(options_test, help_and_version_exit_zero) {
+TEST_F(troupectl_options, help_and_version_exit_zero) {
   auto help = parse({"--help"});
   EXPECT_FALSE(help.run);
   EXPECT_EQ(help.exit_code, 0);
@@ -187,7 +187,7 @@ TEST_F(options_test, help_and_version_exit_zero) {
   EXPECT_EQ(version.message.rfind("troupectl ", 0), 0u);
 }
 
-TEST_F(options_test, help_never_shows_the_token) {
+TEST_F(troupectl_options, help_never_shows_the_token) {
   setenv("TROUPE_ADMIN_TOKEN", "s3cret-admin-token", 1);
   auto help = parse({"--help"});
   EXPECT_EQ(help.message.find("s3cret-admin-token"), std::string::npos);
