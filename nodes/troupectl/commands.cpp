@@ -79,6 +79,8 @@ std::string rendered(const invocation& inv, const json& doc) {
   case command::faults_rm:
     return "removed " + inv.fault_id + "\n";
   case command::faults_reset:
+    if (doc.contains("removed") && doc["removed"].is_number())
+      return "removed " + doc["removed"].dump() + (doc["removed"] == 1 ? " fault\n" : " faults\n");
     return "all faults removed\n";
   case command::health:
     break;

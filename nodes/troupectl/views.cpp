@@ -135,8 +135,8 @@ std::string render_faults(const json& doc) {
     add(f, "path");
     add(f, "dependency");
     t.add({text_of(f, "id"), text_of(f, "type"), match.empty() ? "*" : match,
-           text_of(f, "probability"), ms_of(f, "delay_ms"), ms_of(f, "duration_ms"),
-           ms_of(f, "expires_in_ms"), text_of(f, "hits")});
+           text_of(f, "probability"), f.value("delay_ms", json()) == 0 ? "" : ms_of(f, "delay_ms"),
+           ms_of(f, "duration_ms"), ms_of(f, "expires_in_ms"), text_of(f, "hits")});
   }
   return t.render();
 }

@@ -139,7 +139,7 @@ TEST(troupectl_commands, an_answer_that_is_not_json_is_a_server_error) {
 }
 
 TEST(troupectl_commands, rm_and_reset_accept_an_empty_answer) {
-  scripted node{{reply{204, ""}, reply{204, ""}}};
+  scripted node{{reply{204, ""}, reply{204, ""}, reply{200, R"({"removed":3})"}}};
   auto rm = for_command(command::faults_rm);
   rm.fault_id = "f1";
   auto r = run_with(rm, node);
@@ -148,6 +148,8 @@ TEST(troupectl_commands, rm_and_reset_accept_an_empty_answer) {
   r = run_with(for_command(command::faults_reset), node);
   EXPECT_EQ(r.code, exit_code::ok);
   EXPECT_EQ(r.out, "all faults removed\n");
+  r = run_with(for_command(command::faults_reset), node);
+  EXPECT_EQ(r.out, "removed 3 faults\n");
 }
 
 TEST(troupectl_commands, health_says_alive_and_ready_or_why_not) {

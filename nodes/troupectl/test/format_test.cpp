@@ -87,7 +87,7 @@ TEST(troupectl_views, faults_table_tolerates_missing_fields) {
   auto doc = json::parse(R"({"faults":[
     {"id":"f1","type":"delay","match":{"node":"n1","kind":"user"},"probability":0.5,
      "delay_ms":200,"duration_ms":60000,"expires_in_ms":59000,"hits":4},
-    {"id":"f2","type":"dependency_fail","dependency":"payments"},
+    {"id":"f2","type":"dependency_fail","dependency":"payments","delay_ms":0},
     {"id":"f3","type":"drop"}]})");
   EXPECT_EQ(render_faults(doc),
             "ID  TYPE             MATCH                PROBABILITY  DELAY  FOR  EXPIRES IN  HITS\n"
