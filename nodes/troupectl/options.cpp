@@ -122,7 +122,7 @@ parse_result parse_command_line(int argc, const char* const* argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{600000}));
 
   auto cluster = app.add_subcommand("cluster", "The members as this node sees them");
-  auto tree = app.add_subcommand("tree", "The supervision tree (alias: supervision)");
+  auto tree = app.add_subcommand("tree", "The supervision tree, indented");
   tree->alias("supervision");
   auto entities = app.add_subcommand("entities", "Active entities per kind");
   entities->add_option("--kind", inv.entity_kind, "Only this kind");
