@@ -35,13 +35,6 @@ std::string url_of(const running_node& node) {
   return "http://127.0.0.1:" + std::to_string(node.port);
 }
 
-// Whether the built node has the chaos API (--chaos); until it has, the fault commands
-// are only checked against scripted answers in troupectl_test.
-bool node_has_chaos() {
-  process help{running_node::with_binary({"--help"})};
-  return help.wait_exit(5s) == 0 && help.out().find("--chaos") != std::string::npos;
-}
-
 // Exactly one line on stderr, holding `needle`.
 void expect_one_line(const std::string& err, const std::string& needle) {
   EXPECT_NE(err.find(needle), std::string::npos) << err;
@@ -164,8 +157,6 @@ TEST(troupectl_process_plain, usage_errors_exit_2_and_send_nothing) {
 }
 
 TEST(troupectl_process_plain, faults_added_listed_removed_and_reset) {
-  if (!node_has_chaos())
-    GTEST_SKIP() << "this troupe-node has no --chaos";
   running_node node{{"--admin-token", admin_token, "--node-name", "ctl3", "--chaos"}};
   ASSERT_NE(node.port, 0) << node.proc.err();
   auto ctl = [&](std::vector<std::string> args) {
