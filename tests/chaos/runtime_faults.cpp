@@ -35,7 +35,8 @@ std::string child_path(node_set& nodes, const std::string& node, std::int64_t pi
     return {};
   std::vector<std::string> children;
   for (const auto& c : tree.value("children", nlohmann::json::array()))
-    children.push_back(c.value("name", ""));
+    if (c.value("state", "") == "running") // a finished one-shot child cannot be killed
+      children.push_back(c.value("name", ""));
   if (children.empty())
     return {};
   return "/" + tree.value("name", std::string{"root"}) + "/" +
