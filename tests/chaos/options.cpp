@@ -39,6 +39,9 @@ std::optional<int> parse_options(int argc, char** argv, campaign_options& o) {
                  "Seconds the error rate may stay above --slo-error-rate outside fault windows")
       ->check(CLI::Range(1.0, 3600.0));
   app.add_flag("--keep", o.keep, "Keep the node and database logs in --out/logs");
+  app.add_option("--known-failure", o.known_failures,
+                 "An invariant that may fail without failing the exit code (still checked and "
+                 "reported, marked known); repeatable");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

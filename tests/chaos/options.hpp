@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace troupe::chaos_harness {
 
@@ -23,6 +24,9 @@ struct campaign_options {
   double slo_error_rate = 0.5;
   double slo_window_s = 15;
   bool keep = false;
+  /// Invariants still checked and reported as failed, but left out of the exit code: a bug
+  /// the campaign has found and that is not fixed yet, so the rest keeps guarding.
+  std::vector<std::string> known_failures;
 };
 
 /// Parses the command line into `o`; an exit code when the program should end at once
