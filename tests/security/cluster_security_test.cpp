@@ -239,6 +239,12 @@ TEST(cluster_security_canary, a_node_every_peer_refuses_for_its_version_stays_un
                                     std::to_string(cluster::protocol::version + 1));
     }};
   });
+  // Stopped however the test ends: a live agent would keep the rogue's actor system (and the
+  // test) from ever finishing after a failed assertion.
+  struct stop_agent {
+    caf::actor agent;
+    ~stop_agent() { caf::anon_send_exit(agent, caf::exit_reason::user_shutdown); }
+  } stop{agent};
   auto port = newer.publish(agent);
   ASSERT_NE(port, 0);
   auto& canary = cluster.start("canary", {"--seeds", "127.0.0.1:" + std::to_string(port)});
@@ -253,7 +259,6 @@ TEST(cluster_security_canary, a_node_every_peer_refuses_for_its_version_stays_un
   auto r = canary.node->get("/readyz");
   EXPECT_NE(r.body.find("another cluster protocol version"), std::string::npos) << r.body;
   EXPECT_EQ(canary.node->get("/healthz").status, 200) << "unready, but alive";
-  caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
 }
 
 // A man in the middle that holds a cluster certificate but not the secret: n2 dials it (it is
