@@ -82,3 +82,12 @@ end
 response = function(status) if status ~= 201 then wrk.thread:stop() end end
 LUA
 }
+
+# The median of the numbers on stdin, one a line.
+bench_median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Latency percentile $2 ("50%", "99%") in ms from file $1, an output of wrk --latency.
+bench_wrk_ms() {
+  awk -v p="$2" '$1 == p {v = $2; f = v ~ /us$/ ? 0.001 : v ~ /ms$/ ? 1 : 1000; sub(/[um]?s$/, "", v)
+    printf "%.2f", v * f}' "$1"
+}

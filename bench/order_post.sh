@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Durable POST /v1/orders per second against pgbench doing one comparable single-row
-# INSERT per transaction, with the same client count, on one throwaway PostgreSQL with
-# fsync and synchronous commit on. Alternating runs (A B A B ...); prints the medians
-# and the ratio.
+# Durable POST /v1/orders against the same happy-path order placed by a well-written
+# monolith (bench/monolith_order.sql: pgbench -M prepared, one transaction of seven
+# statements over its own copy of the tables), same client count, on one throwaway
+# PostgreSQL with fsync and synchronous commit on. Alternating runs (A B A B ...); each
+# side has the machine to itself (the node is stopped with SIGSTOP during the monolith's
+# runs, and its sagas drain before the monolith's turn). Prints each run, then a table of
+# medians: orders acknowledged per second, p50/p99, CPU per order of the node and of
+# PostgreSQL, and for Troupe the sagas finished per second and the backlog at the end.
 #
 #   bench/order_post.sh [runs=3] [seconds=10] [clients=8]
 set -euo pipefail
@@ -14,37 +18,29 @@ bench_build_node
 
 work=$(mktemp -d)
 port=$((40000 + RANDOM % 20000))
-pids=()
+node=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "$node" ]; then kill -CONT "$node" 2>/dev/null || true; kill "$node" 2>/dev/null || true; fi
   bench_postgres_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-bench_postgres_start "$work" "$port" -c max_connections=100
-createdb -h "$work" -p "$port" -U postgres pgbench
-
-# The same shape of row an order insert writes.
-psql -q -h "$work" -p "$port" -U postgres pgbench <<'SQL'
-CREATE TABLE orders (id uuid PRIMARY KEY, user_id uuid NOT NULL, status text NOT NULL,
-  items jsonb NOT NULL, payment_method text NOT NULL, payment_token text NOT NULL,
-  idempotency_key text NOT NULL, request_hash text NOT NULL, version bigint NOT NULL,
-  created_at timestamptz NOT NULL);
-CREATE UNIQUE INDEX ON orders (user_id, idempotency_key);
-SQL
-cat >"$work/insert.sql" <<'SQL'
-INSERT INTO orders VALUES (gen_random_uuid(), '11111111-1111-4111-8111-111111111111', 'pending',
-  '[{"sku":"sku-1","quantity":1}]', 'sim', 'tok_ok', gen_random_uuid()::text,
-  md5(random()::text), 1, now());
-SQL
+# Troupe's pool and pgbench's clients both fit, with room for psql.
+bench_postgres_start "$work" "$port" -c max_connections=$((2 * clients + 20))
+sql() { psql -qAtX -F ' ' -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres "$@"; }
+createdb -h "$work" -p "$port" -U postgres monolith
+for f in actors/order/schema/*.sql actors/notification/schema/*.sql bench/monolith_schema.sql; do
+  sql -f "$f" monolith >/dev/null
+done
+mono_user=6d1f7c1e-1b9a-4f6e-9a35-0c2b8e4d5a10 # seeded by bench/monolith_schema.sql
 
 build/nodes/troupe-node/troupe-node --http-host 127.0.0.1 --http-port 0 \
   --store postgres --database-url "postgresql://postgres@127.0.0.1:$port/troupe" \
   --db-pool-size "$clients" --jwt-secret "bench-secret-bench-secret-bench-secret" \
   --admin-email admin@example.org --admin-password admin-password 2>"$work/node.log" \
   --log-level info &
-pids+=($!)
+node=$!
 for _ in $(seq 100); do grep -aq "listening on" "$work/node.log" 2>/dev/null && break; sleep 0.1; done
 base="http://127.0.0.1:$(grep -ao 'listening on http://[^ ]*' "$work/node.log" | sed 's/.*://')"
 for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
@@ -52,28 +48,100 @@ setup=$(bench_order_setup "$base")
 read -r _ token <<<"$setup"
 bench_order_lua "$work/post.lua" "$token"
 
-run_troupe() {
-  wrk -t1 -c"$clients" -d"${secs}s" -s "$work/post.lua" "$base/v1/orders" -- "$(date +%s%N)" \
-    >"$work/wrk.out"
-  grep -q "Non-2xx" "$work/wrk.out" && { echo "troupe answered errors:" >&2; cat "$work/wrk.out" >&2; exit 1; }
-  awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
+# CPU ticks (user + system) of process $1, all its threads.
+ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# PostgreSQL's CPU ticks: the postmaster with all the children it has reaped (pgbench's
+# backends are gone when a run ends), plus its live children.
+pg_ticks() {
+  local pm; pm=$(head -1 "$work/data/postmaster.pid")
+  { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+    sed 's/.*) //' | awk 'NR == 1 {t = $14 + $15} {t += $12 + $13} END {print t}'
 }
-run_pgbench() {
-  pgbench -n -h 127.0.0.1 -p "$port" -U postgres -c "$clients" -j 2 -T "$secs" -f "$work/insert.sql" \
-    pgbench 2>/dev/null | awk '/^tps/ {print $3}'
+us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'; }
+# p50 and p99 in ms of a list of latencies in µs.
+p50_p99() { sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}'; }
+# Final and unfinished orders in Troupe's database (final: is_final in actors/order).
+counts() {
+  sql troupe -c "SELECT count(*) FILTER (WHERE status IN ('confirmed', 'rejected', 'cancelled')),
+    count(*) FILTER (WHERE status NOT IN ('confirmed', 'rejected', 'cancelled')) FROM orders"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-: >"$work/troupe"; : >"$work/pgbench"
+# One Troupe run: "orders/s p50 p99 node-us/order pg-us/order sagas-finished/s backlog drain-s".
+# CPU counts until the backlog has drained (at most 60 s), so the saga's work is all in it.
+run_troupe() {
+  local n0 p0 f0 f1 backlog left t0 drain orders
+  kill -CONT "$node"; sleep 0.5
+  n0=$(ticks "$node"); p0=$(pg_ticks); read -r f0 _ < <(counts)
+  wrk -t1 -c"$clients" -d"${secs}s" --latency -s "$work/post.lua" "$base/v1/orders" \
+    -- "$r-$(date +%s%N)" >"$work/wrk.out"
+  read -r f1 backlog < <(counts)
+  grep -q "Non-2xx" "$work/wrk.out" && { echo "troupe answered errors:" >&2; cat "$work/wrk.out" >&2; exit 1; }
+  t0=$(date +%s%N); left=$backlog
+  while [ "$left" -gt 0 ] && [ $(($(date +%s%N) - t0)) -lt 60000000000 ]; do
+    sleep 0.2; read -r _ left < <(counts)
+  done
+  drain=$(awk -v d="$(($(date +%s%N) - t0))" -v l="$left" 'BEGIN {if (l > 0) print ">60"; else printf "%.1f", d / 1e9}')
+  orders=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+  echo "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out") $(bench_wrk_ms "$work/wrk.out" 50%) $(bench_wrk_ms "$work/wrk.out" 99%)" \
+    "$(us_per $(($(ticks "$node") - n0)) "$orders") $(us_per $(($(pg_ticks) - p0)) "$orders")" \
+    "$(awk -v n=$((f1 - f0)) -v s="$secs" 'BEGIN {printf "%.0f", n / s}') $backlog $drain"
+  kill -STOP "$node"
+}
+
+# One monolith run: "orders/s p50 p99 pgbench-us/order pg-us/order"; pgbench plays the
+# monolith's application (its SQL client), so its own CPU stands for the node's.
+run_monolith() {
+  local p0 orders
+  rm -f "$work"/pglog.*
+  p0=$(pg_ticks)
+  { TIMEFORMAT='%3U %3S'; time pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres \
+      -c "$clients" -j 2 -T "$secs" -D user="$mono_user" -D run="$r" -D n=0 \
+      -f bench/monolith_order.sql --log --log-prefix="$work/pglog" monolith >"$work/pgbench.out" 2>&1; } \
+    2>"$work/time" || { echo "pgbench failed:" >&2; cat "$work/pgbench.out" >&2; exit 1; }
+  sleep 0.3 # the postmaster reaps the backends that served pgbench
+  orders=$(awk '/actually processed/ {print $NF}' "$work/pgbench.out")
+  echo "$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.out") $(cat "$work"/pglog.* | awk '{print $3}' | p50_p99)" \
+    "$(us_per "$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($1 + $2) * hz}' "$work/time")" "$orders")" \
+    "$(us_per $(($(pg_ticks) - p0 - connect)) "$orders")"
+}
+
+# What starting pgbench's connections costs PostgreSQL, taken off the monolith's CPU (the
+# node's pool connects once, before the runs).
+echo 'SELECT 1;' >"$work/connect.sql"
+p0=$(pg_ticks)
+pgbench -n -h 127.0.0.1 -p "$port" -U postgres -c "$clients" -j 2 -t 1 -f "$work/connect.sql" \
+  monolith >/dev/null 2>&1
+sleep 0.3
+connect=$(($(pg_ticks) - p0))
+
+kill -STOP "$node"
+: >"$work/troupe"; : >"$work/mono"
 for r in $(seq "$runs"); do
-  run_pgbench >>"$work/pgbench"
+  run_monolith >>"$work/mono"
   run_troupe >>"$work/troupe"
-  echo "run $r: pgbench $(tail -1 "$work/pgbench") tps | troupe $(tail -1 "$work/troupe") orders/s"
+  echo "run $r: monolith $(tail -1 "$work/mono") | troupe $(tail -1 "$work/troupe")"
 done
-p=$(median <"$work/pgbench"); t=$(median <"$work/troupe")
-echo "median: pgbench $p single-row inserts/s, troupe $t durable orders/s (${clients} clients)"
-echo "ratio $(awk -v a="$t" -v b="$p" 'BEGIN {printf "%.2f", a/b}') (goal >= 1.5)"
+echo "(monolith: orders/s p50-ms p99-ms pgbench-us/order pg-us/order;" \
+  "troupe: orders/s p50-ms p99-ms node-us/order pg-us/order sagas/s backlog drain-s)"
+
+m() { cut -d' ' -f"$2" "$work/$1" | bench_median; }
+row() { # label, troupe column, monolith value or column
+  local t m_ ratio=""; t=$(m troupe "$2")
+  if [[ "$3" == =* ]]; then m_=${3#=}; else m_=$(m mono "$3"); ratio=$(awk -v a="$t" -v b="$m_" 'BEGIN {printf "%.2f", a / b}'); fi
+  printf '%-34s %10s %10s %8s\n' "$1" "$t" "$m_" "$ratio"
+}
+echo
+printf '%-34s %10s %10s %8s\n' "median of $runs x ${secs}s, $clients clients" troupe monolith ratio
+row "durable orders acknowledged/s" 1 1
+row "latency p50 ms" 2 2
+row "latency p99 ms" 3 3
+row "CPU us/order: node (mono: pgbench)" 4 4
+row "CPU us/order: PostgreSQL" 5 5
+row "sagas finished/s during the run" 6 1
+row "unfinished orders at the end" 7 "=0"
+row "drain after the end s" 8 "=0"
+echo "goal: orders/s ratio >= 1.5 at 64 clients, >= 1.2 at 8"
+kill -CONT "$node"
 # Group commit at work: store writes per shared COMMIT over the whole bench.
 curl -sf "$base/metrics" | awk '/^troupe_db_batch_size_sum/ {w=$2} /^troupe_db_batch_size_count/ {c=$2}
   END {if (c > 0) printf "store: %d writes in %d commits (%.2f per commit)\n", w, c, w/c}'
-

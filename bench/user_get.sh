@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"; secs="${2:-10}"; conns="${3:-32}"
 source scripts/lib.sh
+source bench/lib.sh
 troupe_install "${TROUPE_PACKAGES[@]}" wrk
 # The default build (RelWithDebInfo: -O2) serves both sides alike.
 [ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
@@ -50,10 +51,9 @@ run_wrk() { # port pid -> "rps p99_ms cpu_us_per_request"
   local rps p99 reqs
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
   reqs=$(awk '/requests in/ {print $1}' "$work/wrk.out")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/wrk.out")
+  p99=$(bench_wrk_ms "$work/wrk.out" 99%)
   echo "$rps $p99 $(awk -v a="$before" -v b="$after" -v n="$reqs" 'BEGIN {printf "%.2f", (b - a) * 1e6 / n}')"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$work/troupe"; : >"$work/base"
 for r in $(seq "$runs"); do
@@ -61,11 +61,11 @@ for r in $(seq "$runs"); do
   run_wrk "$node_port" "$node_pid" >>"$work/troupe"
   echo "run $r: baseline $(tail -1 "$work/base") | troupe $(tail -1 "$work/troupe")  (req/s p99-ms cpu-us/req)"
 done
-b_rps=$(cut -d' ' -f1 "$work/base" | median); t_rps=$(cut -d' ' -f1 "$work/troupe" | median)
-b_p99=$(cut -d' ' -f2 "$work/base" | median); t_p99=$(cut -d' ' -f2 "$work/troupe" | median)
+b_rps=$(cut -d' ' -f1 "$work/base" | bench_median); t_rps=$(cut -d' ' -f1 "$work/troupe" | bench_median)
+b_p99=$(cut -d' ' -f2 "$work/base" | bench_median); t_p99=$(cut -d' ' -f2 "$work/troupe" | bench_median)
 echo "median req/s: baseline $b_rps, troupe $t_rps -> ratio $(awk -v a="$t_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a/b}') (goal >= 0.85)"
 echo "median p99:   baseline ${b_p99} ms, troupe ${t_p99} ms -> ratio $(awk -v a="$t_p99" -v b="$b_p99" 'BEGIN {printf "%.2f", a/b}') (goal <= 1.3)"
 # CPU per request is what the servers themselves spend; it drifts far less than req/s
 # when other work shares the machine.
-b_cpu=$(cut -d' ' -f3 "$work/base" | median); t_cpu=$(cut -d' ' -f3 "$work/troupe" | median)
+b_cpu=$(cut -d' ' -f3 "$work/base" | bench_median); t_cpu=$(cut -d' ' -f3 "$work/troupe" | bench_median)
 echo "median cpu:   baseline ${b_cpu} us/req, troupe ${t_cpu} us/req -> ratio $(awk -v a="$t_cpu" -v b="$b_cpu" 'BEGIN {printf "%.2f", a/b}')"
