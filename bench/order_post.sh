@@ -113,6 +113,7 @@ run_monolith() {
     "$(us_per $(($(pg_ticks) - p0 - connect)) "$orders")"
 }
 
+kill -STOP "$node"
 # What starting pgbench's connections costs PostgreSQL, taken off the monolith's CPU (the
 # node's pool connects once, before the runs).
 echo 'SELECT 1;' >"$work/connect.sql"
@@ -122,7 +123,6 @@ pgbench -n -h 127.0.0.1 -p "$port" -U postgres -c "$clients" -j 2 -t 1 -f "$work
 sleep 0.3
 connect=$(($(pg_ticks) - p0))
 
-kill -STOP "$node"
 : >"$work/troupe"; : >"$work/mono"
 for r in $(seq "$runs"); do
   run_monolith >>"$work/mono"
