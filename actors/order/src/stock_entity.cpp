@@ -12,9 +12,9 @@ namespace troupe::order {
 namespace {
 
 /// One activation of a SKU. It answers repeated reserves from memory; every change is a
-/// conditional write to the store, with other messages held meanwhile. Reserves, releases
-/// and commits that arrive during a write go to the store together in the next one: a
-/// popular SKU takes one write per commit round, not one per order.
+/// conditional write to the store, with other messages held meanwhile. Takes, reserves,
+/// releases and commits that arrive during a write go to the store together in the next
+/// one: a popular SKU takes one write per commit round, not one per order.
 class stock_activation : public std::enable_shared_from_this<stock_activation> {
 public:
   stock_activation(caf::event_based_actor* self, placement::entity_context ctx,
@@ -66,6 +66,9 @@ private:
                        return make_error(errc::invalid_state, "no reservation of " + order_id);
                      return me->enqueue({stock_op::kind::commit, std::move(order_id), 0});
                    },
+                   [me](take_atom, std::string& order_id, int64_t quantity) {
+                     return me->take(std::move(order_id), quantity);
+                   },
                    [me](resume_atom) { me->flush(); },
                }));
   }
@@ -89,6 +92,15 @@ private:
     if (held_.count(order_id) > 0)
       return *stock_; // a repeated request of the same order
     return enqueue({stock_op::kind::reserve, order_id, quantity});
+  }
+
+  // A repeated take is answered by the store (taken rows are not kept in memory).
+  caf::result<stock_record> take(std::string order_id, int64_t quantity) {
+    if (quantity <= 0)
+      return make_error(errc::invalid_argument, "quantity must be positive");
+    if (!stock_)
+      return make_error(errc::out_of_stock, "no stock of " + ctx_.key());
+    return enqueue({stock_op::kind::take, std::move(order_id), quantity});
   }
 
   // Queues `op` for the next batch. The flush message goes behind whatever is in the

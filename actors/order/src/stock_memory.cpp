@@ -27,6 +27,9 @@ struct memory_rows {
   bool hold(const std::string& order_id, int64_t quantity) {
     return held.emplace(order_id, reservation{quantity, held_as::held}).second;
   }
+  bool claim(const std::string& order_id, int64_t quantity) {
+    return held.emplace(order_id, reservation{quantity, held_as::taken}).second;
+  }
   std::optional<int64_t> take(const std::string& order_id) {
     auto i = held.find(order_id);
     if (i == held.end() || i->second.state != held_as::held)

@@ -28,6 +28,7 @@ struct reservation {
 /// - `std::optional<reservation> find(order_id)`;
 /// - `bool hold(order_id, quantity)`: inserts a held reservation unless one exists;
 /// - `std::optional<int64_t> take(order_id)`: turns a held one into taken, its quantity;
+/// - `bool claim(order_id, quantity)`: inserts a taken reservation unless one exists;
 /// - `void put(order_id, quantity, held_as)`: inserts or overwrites one.
 template <class Rows>
 std::vector<caf::error> apply_ops(const stock_record& at, const std::vector<stock_op>& ops,
@@ -56,6 +57,22 @@ std::vector<caf::error> apply_ops(const stock_record& at, const std::vector<stoc
         reserved -= *q;
       } else if (auto r = rows.find(op.order_id); !r || r->state != held_as::taken) {
         err = make_error(errc::invalid_state, "no held reservation of " + op.order_id);
+      }
+      break;
+    case stock_op::kind::take:
+      if (op.quantity <= 0) {
+        err = make_error(errc::invalid_argument, "quantity must be positive");
+      } else if (at.version > 0 && on_hand - reserved >= op.quantity &&
+                 rows.claim(op.order_id, op.quantity)) {
+        on_hand -= op.quantity; // the happy path: one insert, no held phase
+      } else if (auto q = rows.take(op.order_id)) {
+        on_hand -= *q; // reserved before: its held units are the ones taken
+        reserved -= *q;
+      } else if (auto r = rows.find(op.order_id); !r || r->state == held_as::released) {
+        err = make_error(errc::out_of_stock, r ? "the units of " + op.order_id + " were released"
+                                               : std::to_string(on_hand - reserved) + " of " +
+                                                     at.sku + " available, " +
+                                                     std::to_string(op.quantity) + " requested");
       }
       break;
     case stock_op::kind::release: {

@@ -39,6 +39,9 @@ void prepare_all(pqxx::connection_base& c) {
   store::prepare_once(c, "reservation_hold",
                       "INSERT INTO stock_reservations (sku, order_id, quantity, state) "
                       "VALUES ($1, $2, $3, 'held') ON CONFLICT DO NOTHING RETURNING quantity");
+  store::prepare_once(c, "reservation_claim",
+                      "INSERT INTO stock_reservations (sku, order_id, quantity, state) "
+                      "VALUES ($1, $2, $3, 'taken') ON CONFLICT DO NOTHING RETURNING quantity");
   store::prepare_once(c, "reservation_take",
                       "UPDATE stock_reservations SET state = 'taken' "
                       "WHERE sku = $1 AND order_id = $2 AND state = 'held' RETURNING quantity");
@@ -71,7 +74,7 @@ using detail::held_as;
 using detail::reservation;
 
 // The rows `detail::apply_ops` works on: one SKU's reservations, one statement per call.
-// The happy paths (hold, take) are a single statement each.
+// The happy paths (hold, claim, take) are a single statement each.
 struct sql_rows {
   pqxx::transaction_base& tx;
   const std::string& sku;
@@ -87,6 +90,9 @@ struct sql_rows {
   }
   bool hold(const std::string& order_id, int64_t quantity) {
     return !tx.exec_prepared("reservation_hold", sku, order_id, quantity).empty();
+  }
+  bool claim(const std::string& order_id, int64_t quantity) {
+    return !tx.exec_prepared("reservation_claim", sku, order_id, quantity).empty();
   }
   std::optional<int64_t> take(const std::string& order_id) {
     auto rows = tx.exec_prepared("reservation_take", sku, order_id);

@@ -1,5 +1,5 @@
 // The SKU entity on the deterministic scheduler with the memory repository: reservations,
-// commits and releases per order, their idempotency, passivation and fencing.
+// takes, commits and releases per order, their idempotency, passivation and fencing.
 
 #include "entity_fixture.hpp"
 #include "troupe/order/stock.hpp"
@@ -38,6 +38,11 @@ protected:
 
   caf::expected<stock_record> commit(const std::string& sku, const std::string& order_id) {
     return stock(sku, commit_atom::value, order_id);
+  }
+
+  caf::expected<stock_record> take(const std::string& sku, const std::string& order_id,
+                                   int64_t quantity) {
+    return stock(sku, take_atom::value, order_id, quantity);
   }
 
   /// What the repository holds for `sku`, read behind the entity's back.
@@ -293,6 +298,49 @@ TEST_F(order_stock_entity_test, a_release_after_the_commit_returns_the_units_to_
   ASSERT_TRUE(release("apple", "o1"));
   expect_stock("apple", 10, 0, 4);
   EXPECT_TRUE(fails_with(commit("apple", "o1"), errc::invalid_state)) << "returned, not held";
+}
+
+TEST_F(order_stock_entity_test, a_take_removes_units_in_one_write_and_is_idempotent) {
+  ASSERT_TRUE(set_stock("apple", 10));
+  ASSERT_TRUE(reserve("apple", "o2", 3));
+  auto taken = take("apple", "o1", 4);
+  ASSERT_TRUE(taken) << describe(taken.error());
+  EXPECT_EQ(taken->on_hand, 6);
+  EXPECT_EQ(taken->reserved, 3) << "never held";
+  EXPECT_EQ(taken->version, 3u);
+  auto again = take("apple", "o1", 4);
+  ASSERT_TRUE(again) << describe(again.error());
+  EXPECT_EQ(again->on_hand, 6);
+  EXPECT_EQ(again->version, 3u);
+  // Also from a fresh activation, and when the units left would not cover it again.
+  advance(idle);
+  ASSERT_TRUE(take("apple", "o3", 3));
+  auto after_passivation = take("apple", "o1", 4);
+  ASSERT_TRUE(after_passivation) << describe(after_passivation.error());
+  expect_stock("apple", 3, 3, 4);
+  EXPECT_EQ(held("apple"), (held_map{{"o2", 3}}));
+}
+
+TEST_F(order_stock_entity_test, a_take_beyond_availability_or_after_a_release_is_out_of_stock) {
+  EXPECT_TRUE(fails_with(take("nothing", "o1", 1), errc::out_of_stock));
+  ASSERT_TRUE(set_stock("apple", 10));
+  ASSERT_TRUE(reserve("apple", "o1", 8));
+  EXPECT_TRUE(fails_with(take("apple", "o2", 3), errc::out_of_stock)) << "2 available";
+  EXPECT_TRUE(fails_with(take("apple", "o3", 0), errc::invalid_argument));
+  ASSERT_TRUE(release("apple", "o4"));
+  EXPECT_TRUE(fails_with(take("apple", "o4", 1), errc::out_of_stock)) << "released first";
+  expect_stock("apple", 10, 8, 2);
+}
+
+TEST_F(order_stock_entity_test, a_take_after_a_reserve_takes_the_held_units) {
+  ASSERT_TRUE(set_stock("apple", 10));
+  ASSERT_TRUE(reserve("apple", "o1", 10));
+  auto taken = take("apple", "o1", 10); // nothing is free, but these units are the order's
+  ASSERT_TRUE(taken) << describe(taken.error());
+  expect_stock("apple", 0, 0, 3);
+  EXPECT_TRUE(held("apple").empty());
+  ASSERT_TRUE(release("apple", "o1"));
+  expect_stock("apple", 10, 0, 4);
 }
 
 TEST_F(order_stock_entity_test, set_stock_below_the_reserved_units_or_negative_is_refused) {

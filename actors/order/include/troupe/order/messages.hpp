@@ -123,6 +123,10 @@ using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 /// `(commit_atom, order_id) -> stock_record`: takes an order's held units out of stock.
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
+/// `(take_atom, order_id, quantity) -> stock_record`: takes units out of stock for an order
+/// in one write, without holding them first; `errc::out_of_stock` when too few are
+/// available or the order's units were released. Idempotent per order.
+using take_atom = caf::atom_constant<caf::atom("take")>;
 /// `(place_atom, order_record) -> order_record`: stores a new order and starts its saga;
 /// a replay with the same request answers the stored order.
 using place_atom = caf::atom_constant<caf::atom("place")>;

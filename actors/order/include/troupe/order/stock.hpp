@@ -38,14 +38,17 @@ struct stock_state {
 ///   Without a reservation it leaves a marker, so a late reserve changes nothing.
 /// - commit takes the held units out of stock; a no-op once taken, `errc::invalid_state`
 ///   without a held reservation.
+/// - take takes `quantity` units out of stock at once (a taken reservation with no held
+///   phase), or the held ones if the order reserved before; a no-op once taken;
+///   `errc::out_of_stock` if too few are free or the order's reservation was released.
 struct stock_op {
   /// What the op does.
-  enum class kind { reserve, release, commit };
+  enum class kind { reserve, release, commit, take };
   /// The op.
   kind what = kind::reserve;
   /// The order it acts for.
   std::string order_id;
-  /// Units to hold (reserve only).
+  /// Units to hold or take (reserve and take only).
   int64_t quantity = 0;
 };
 
