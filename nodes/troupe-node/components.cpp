@@ -201,8 +201,7 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   saga.names = ctx.names;
   saga.locator = ctx.locator;
   saga.step_timeout = gateway.timeout + std::chrono::seconds{1};
-  if (order::order_status s; order::parse(o.order_crash_after, s))
-    saga.crash_after = s;
+  saga.crash_after = o.order_crash_after;
   auto idle = std::chrono::seconds{o.entity_idle};
   spec.children.push_back(
       placement::region_child(owned(ctx, order::stock_entity_kind(ctx.stock, idle)), ctx.metrics));

@@ -221,9 +221,10 @@ parse_result parse_options(int argc, const char* const* argv) {
                "testing how the cluster copes, never in production")
       ->envname("TROUPE_CHAOS");
   app.add_option("--order-crash-after", o.order_crash_after,
-                 "Test hook: crash each order's activation once after it stores this status")
+                 "Test hook: crash each order's activation once after this point of its saga "
+                 "(a stored status, or authorized or taken)")
       ->envname("TROUPE_ORDER_CRASH_AFTER")
-      ->check(CLI::IsMember({"", "pending", "reserved", "authorized", "rejecting", "cancelling"}));
+      ->check(CLI::IsMember({"", "pending", "authorized", "taken", "rejecting", "cancelling"}));
   app.add_option("--notify-provider", o.notify_provider, "Where notifications go: log or webhook")
       ->envname("TROUPE_NOTIFY_PROVIDER")
       ->check(CLI::IsMember({"log", "webhook"}));

@@ -303,8 +303,8 @@ TEST_F(order_flow, an_order_beyond_the_stock_is_rejected_and_holds_nothing) {
   EXPECT_EQ(done.value("reason", ""), "out_of_stock") << done.dump();
   expect_stock(root, plenty, 10);
 
-  // Lines are reserved in SKU order: the first is held before the second comes up short,
-  // so the rejection has to give the first one back.
+  // Lines are taken in SKU order, after the payment: the first is taken before the second
+  // comes up short, so the rejection has to void the payment and give the first one back.
   auto two_lines = place_new(buyer, order_body({{short_one, 2}, {plenty, 4}}));
   EXPECT_EQ(two_lines["items"][0]["sku"], plenty) << two_lines.dump();
   done = wait_final(buyer.auth, two_lines.value("id", ""));
@@ -724,7 +724,7 @@ TEST_F(order_flow_slow_payment, an_order_cancelled_mid_saga_ends_cancelled_and_h
   expect_stock(root, sku, 5);
 }
 
-/// What an order does when its activation crashes once after storing `status`.
+/// What an order does when its activation crashes once after point `status` of its saga.
 struct crash_case {
   std::string status;
   std::string token;
@@ -736,7 +736,7 @@ void PrintTo(const crash_case& c, std::ostream* os) {
   *os << c.status << "/" << c.token;
 }
 
-/// Nodes whose order activations crash once after storing a given status.
+/// Nodes whose order activations crash once after a given point of the saga.
 class order_flow_crash_hook : public order_flow, public ::testing::WithParamInterface<crash_case> {
 protected:
   std::vector<std::string> extra_flags() const override {
@@ -762,8 +762,9 @@ TEST_P(order_flow_crash_hook, a_saga_resumes_after_its_activation_crashes) {
 
 INSTANTIATE_TEST_SUITE_P(
     statuses, order_flow_crash_hook,
-    ::testing::Values(crash_case{"reserved", "tok_ok", "confirmed", ""},
-                      crash_case{"pending", "tok_ok", "confirmed", ""},
+    ::testing::Values(crash_case{"pending", "tok_ok", "confirmed", ""},
+                      crash_case{"authorized", "tok_ok", "confirmed", ""},
+                      crash_case{"taken", "tok_ok", "confirmed", ""},
                       crash_case{"rejecting", "tok_decline", "rejected", "payment_declined"}),
     [](const ::testing::TestParamInfo<crash_case>& info) { return info.param.status; });
 

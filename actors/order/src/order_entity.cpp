@@ -1,8 +1,9 @@
-// One activation per order runs its saga: reserve every line, authorize payment, take
-// the stock; or release what is held and reject; or, on the owner's word, void and
-// return everything and cancel. Each status is stored before the work of the next one
-// starts, and every step is idempotent per order, so an activation that dies anywhere
-// is simply resumed by the next one.
+// One activation per order runs its saga: authorize payment, take every line's stock,
+// confirm; or void the payment, give back what was taken and reject; or, on the owner's
+// word, void and return everything and cancel. Only the order's first and final statuses
+// (and the compensating ones) are stored: authorizing and taking are idempotent per order,
+// so an activation that dies between them is resumed from `pending` by the next one, which
+// simply asks again. Every effect follows the commit of the order row.
 
 #include <mutex>
 #include <optional>
@@ -120,7 +121,7 @@ private:
         me->passivate(); // e.g. another activation inserted it: reload from the store
       }
       me->barrier_.release();
-      if (!ok || !me->crash_hook())
+      if (!ok || !me->crash_hook(to_string(order_status::pending)))
         me->step();
     });
     return promise;
@@ -157,26 +158,25 @@ private:
       return transition(order_status::cancelling);
     switch (s) {
     case order_status::pending:
-      running_ = true;
-      return reserve(0);
-    case order_status::reserved:
+    case order_status::reserved:   // stored by an older saga: asking again is harmless
+    case order_status::authorized: // the same
       running_ = true;
       return authorize();
-    case order_status::authorized:
-      running_ = true;
-      return take(0);
     case order_status::rejecting:
       running_ = true;
-      // Out of stock means payment was never asked for: nothing to void, and no need to
-      // wait for a payment provider that may be down to give the stock back.
-      if (state_->reason == "out_of_stock")
-        return release(0, order_status::rejected);
+      // Out of stock is found after the authorization, so every rejection voids.
       return void_payment(order_status::rejected);
     case order_status::cancelling:
       running_ = true;
       return void_payment(order_status::cancelled);
     default:
-      return answer_cancels();
+      answer_cancels();
+      // The saga just finished here: nothing is left to do, so the order leaves memory
+      // now rather than after the idle timeout (a later request reloads it). An order
+      // loaded finished stays to serve the reads that woke it.
+      if (finished_here_)
+        passivate();
+      finished_here_ = false;
     }
   }
 
@@ -201,29 +201,25 @@ private:
         placement::retry_policy{true}); // idempotent per order
   }
 
+  // Out of stock after the authorization: rejecting voids it and returns the lines taken.
   void on_stock_error(const caf::error& err) {
     if (is(err, errc::out_of_stock) || is(err, errc::invalid_argument))
       return settle_step(order_status::rejecting, "out_of_stock");
     retry(err);
   }
 
-  void reserve(size_t i) {
-    if (i == state_->items.size())
-      return settle_step(order_status::reserved);
+  // Takes each line's units in one write at its SKU; the order confirms once all are taken.
+  void take(size_t i) {
+    if (i == state_->items.size()) {
+      if (crash_hook("taken"))
+        return;
+      return settle_step(order_status::confirmed);
+    }
     auto me = shared_from_this();
     const auto& item = state_->items[i];
     ask_stock(
-        item.sku, [me, i](const stock_record&) { me->reserve(i + 1); }, reserve_atom::value,
-        state_->id, item.quantity);
-  }
-
-  void take(size_t i) {
-    if (i == state_->items.size())
-      return settle_step(order_status::confirmed);
-    auto me = shared_from_this();
-    ask_stock(
-        state_->items[i].sku, [me, i](const stock_record&) { me->take(i + 1); }, commit_atom::value,
-        state_->id);
+        item.sku, [me, i](const stock_record&) { me->take(i + 1); }, take_atom::value, state_->id,
+        item.quantity);
   }
 
   void release(size_t i, order_status then) {
@@ -252,14 +248,21 @@ private:
     self_
         ->request(*gw, cfg_.step_timeout, authorize_atom::value,
                   payment_request{state_->id, state_->payment_method, state_->payment_token})
-        .then([me](const authorization& a) { me->settle_step(order_status::authorized, "", a.id); },
-              [me](const caf::error& err) {
-                // Declined or failed, the order cannot be paid now: give the stock back.
-                me->settle_step(order_status::rejecting, is(err, errc::payment_declined)
-                                                             ? "payment_declined"
-                                                             : "payment_failed");
-                spdlog::info("order {}: payment not authorized: {}", me->ctx_.key(), describe(err));
-              });
+        .then(
+            [me](const authorization& a) {
+              // Not stored on its own: the next write carries it, and a saga resumed
+              // before that is answered the same authorization again.
+              me->authorized_ = a.id;
+              if (!me->crash_hook("authorized"))
+                me->take(0);
+            },
+            [me](const caf::error& err) {
+              // Declined or failed, the order cannot be paid now: void whatever is held.
+              me->settle_step(order_status::rejecting, is(err, errc::payment_declined)
+                                                           ? "payment_declined"
+                                                           : "payment_failed");
+              spdlog::info("order {}: payment not authorized: {}", me->ctx_.key(), describe(err));
+            });
   }
 
   // Voided by order, not by authorization: a payment whose answer was lost (a timeout)
@@ -275,19 +278,19 @@ private:
   }
 
   // The step's work is done: store where the saga stands now, then go on.
-  void settle_step(order_status next, std::string reason = {}, std::string authorization = {}) {
+  void settle_step(order_status next, std::string reason = {}) {
     running_ = false;
     backoff_ = cfg_.retry_initial;
-    transition(next, std::move(reason), std::move(authorization));
+    transition(next, std::move(reason));
   }
 
-  void transition(order_status status, std::string reason = {}, std::string authorization = {}) {
+  void transition(order_status status, std::string reason = {}) {
     auto next = *state_;
     next.status = status;
     if (!reason.empty())
       next.reason = std::move(reason);
-    if (!authorization.empty())
-      next.authorization_id = std::move(authorization);
+    if (!authorized_.empty())
+      next.authorization_id = authorized_;
     next.updated_at_ms = unix_now_ms();
     auto event = event_for(next);
     barrier_.hold();
@@ -301,16 +304,17 @@ private:
                       return me->retry(stored.error());
                     }
                     me->state_ = std::move(*stored);
-                    if (!me->crash_hook())
+                    me->finished_here_ = is_final(me->state_->status);
+                    if (!me->crash_hook(to_string(me->state_->status)))
                       me->step();
                   });
   }
 
-  // The test hook: stops this activation abnormally right after `crash_after` was stored.
-  bool crash_hook() {
-    if (cfg_.crash_after != state_->status || !first_crash_of(state_->id))
+  // The test hook: stops this activation abnormally right after point `crash_after`.
+  bool crash_hook(const std::string& point) {
+    if (cfg_.crash_after != point || !first_crash_of(state_->id))
       return false;
-    spdlog::warn("order {}: crashing after {} (test hook)", ctx_.key(), to_string(state_->status));
+    spdlog::warn("order {}: crashing after {} (test hook)", ctx_.key(), point);
     self_->quit(make_error(errc::invalid_state, "order test hook"));
     return true;
   }
@@ -335,6 +339,8 @@ private:
   caf::timespan backoff_;
   bool running_ = false;
   bool cancel_requested_ = false;
+  bool finished_here_ = false; // this activation just stored a final status
+  std::string authorized_;     // the authorization this activation was given
   std::vector<order_promise> cancel_waiters_;
   placement::write_barrier barrier_;
 };

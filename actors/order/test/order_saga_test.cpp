@@ -104,8 +104,8 @@ protected:
   /// Starts the SKU region, the payment gateway over the simulated provider (unless
   /// `with_payment` is false) and the order region, registered by name, and stocks
   /// 10 apples and 5 pears.
-  void start(sim_payment_config sim = {}, std::optional<order_status> crash_after = {},
-             bool with_payment = true, caf::timespan authorize_delay = caf::timespan{0}) {
+  void start(sim_payment_config sim = {}, std::string crash_after = {}, bool with_payment = true,
+             caf::timespan authorize_delay = caf::timespan{0}) {
     skus_ = region(stock_entity_kind(stock_repo_, 2min));
     names_->put(stock_kind_name, skus_);
     if (with_payment)
@@ -311,28 +311,54 @@ TEST_F(order_saga_test, a_declined_payment_rejects_the_order_and_restores_the_st
   expect_stock("pear", 5, 0);
 }
 
-TEST_F(order_saga_test, out_of_stock_rejects_the_order_and_releases_the_earlier_lines) {
+TEST_F(order_saga_test, out_of_stock_voids_the_payment_and_returns_the_earlier_lines) {
   start();
   place_new("o1", request(std::string{sim_token_ok}, {{"apple", 2}, {"pear", 6}}));
   expect_order("o1", order_status::rejected, "out_of_stock");
-  EXPECT_TRUE(payments_->asked.empty()) << "no payment without stock";
-  EXPECT_TRUE(payments_->voided.empty()) << "never asked for, so nothing to void";
+  EXPECT_EQ(payments_->asked, strings{"o1"}) << "the payment comes before the stock";
+  ASSERT_EQ(payments_->granted.size(), 1u);
+  EXPECT_EQ(stored("o1")->authorization_id, payments_->granted.front());
+  EXPECT_EQ(payments_->voided, strings{"o1"}) << "authorized, so voided";
+  expect_voided_at_provider("o1");
   expect_stock("apple", 10, 0);
   expect_stock("pear", 5, 0);
-  // The released units are available to the next order.
+  // The returned units are available to the next order.
   place_new("o2", request(std::string{sim_token_ok}, {{"apple", 10}, {"pear", 5}}));
   expect_order("o2", order_status::confirmed);
-  EXPECT_TRUE(payments_->voided.empty()) << "a confirmed order voids nothing";
+  EXPECT_EQ(payments_->voided, strings{"o1"}) << "a confirmed order voids nothing";
   expect_stock("apple", 0, 0);
   expect_stock("pear", 0, 0);
 }
 
-TEST_F(order_saga_test, out_of_stock_gives_the_stock_back_without_a_payment_provider) {
-  start({}, {}, /*with_payment=*/false);
+TEST_F(order_saga_test, out_of_stock_returns_the_lines_taken_only_once_the_payment_is_voided) {
+  start(with_latency(1s));
   place_new("o1", request(std::string{sim_token_ok}, {{"apple", 2}, {"pear", 6}}));
+  expect_order("o1", order_status::pending); // authorization under way
+  expect_stock("apple", 10, 0);
+  advance(1s); // authorized: apple is taken, pear is short, the void is under way
+  EXPECT_EQ(stored("o1")->status, order_status::rejecting);
+  EXPECT_EQ(stored("o1")->reason, "out_of_stock");
+  EXPECT_EQ(payments_->voided, strings{"o1"});
+  expect_stock("apple", 8, 0);
+  advance(1s);
   expect_order("o1", order_status::rejected, "out_of_stock");
+  expect_voided_at_provider("o1");
   expect_stock("apple", 10, 0);
   expect_stock("pear", 5, 0);
+}
+
+TEST_F(order_saga_test, without_a_payment_provider_the_saga_waits_in_pending_holding_nothing) {
+  start({}, {}, /*with_payment=*/false);
+  place_new("o1", request());
+  advance(10s);
+  expect_order("o1", order_status::pending);
+  expect_stock("apple", 10, 0);
+  expect_stock("pear", 5, 0);
+  start_payment({});
+  advance(10s); // a retry finds the gateway
+  expect_order("o1", order_status::confirmed);
+  expect_stock("apple", 8, 0);
+  expect_stock("pear", 4, 0);
 }
 
 TEST_F(order_saga_test, an_unknown_sku_rejects_the_order_as_out_of_stock) {
@@ -416,10 +442,10 @@ TEST_F(order_saga_test, a_different_request_under_the_same_key_is_an_idempotency
 TEST_F(order_saga_test, a_cancel_before_confirmation_voids_the_authorization_and_returns_stock) {
   start(with_latency(1s));
   place_new("o1", request());
-  expect_order("o1", order_status::reserved); // authorization under way
+  expect_order("o1", order_status::pending); // authorization under way
   auto cancelled = cancel("o1");
   EXPECT_FALSE(cancelled->has_value()) << "the cancel waits for the authorization in flight";
-  advance(1s); // authorized, then cancelling: the void is under way
+  advance(1s); // authorized, taken, confirmed, then cancelling: the void is under way
   EXPECT_FALSE(cancelled->has_value());
   advance(1s);
   auto c = value_of(cancelled);
@@ -437,15 +463,15 @@ TEST_F(order_saga_test, a_cancel_before_confirmation_voids_the_authorization_and
 // With no authorization asked for, the cancel still voids the order: the provider holds
 // nothing for it, and from then on refuses to authorize it.
 TEST_F(order_saga_test, a_cancel_before_any_authorization_voids_nothing) {
-  start({}, {}, /*with_payment=*/false); // the saga waits in reserved, retrying the gateway
+  start({}, {}, /*with_payment=*/false); // the saga waits in pending, retrying the gateway
   place_new("o1", request());
-  expect_order("o1", order_status::reserved);
-  expect_stock("apple", 10, 2);
+  expect_order("o1", order_status::pending);
+  expect_stock("apple", 10, 0);
   auto cancelled = cancel("o1");
-  // Cancelling: the void, and so the stock, waits for the gateway.
+  // Cancelling: the void waits for the gateway.
   EXPECT_FALSE(cancelled->has_value());
   EXPECT_EQ(stored("o1")->status, order_status::cancelling);
-  expect_stock("apple", 10, 2);
+  expect_stock("apple", 10, 0);
   start_payment({});
   advance(10s); // the retries find the gateway now
   auto c = value_of(cancelled);
@@ -507,13 +533,13 @@ TEST_F(order_saga_test, a_cancel_of_an_unknown_order_is_no_such_record) {
   EXPECT_TRUE(fails_with(fetch("nobody"), errc::no_such_record));
 }
 
-TEST_F(order_saga_test, with_provider_latency_the_saga_waits_in_reserved_until_time_advances) {
+TEST_F(order_saga_test, with_provider_latency_the_saga_waits_in_pending_until_time_advances) {
   start(with_latency(1500ms));
   place_new("o1", request());
-  expect_order("o1", order_status::reserved);
-  expect_stock("apple", 10, 2);
+  expect_order("o1", order_status::pending);
+  expect_stock("apple", 10, 0);
   advance(1499ms);
-  expect_order("o1", order_status::reserved);
+  expect_order("o1", order_status::pending);
   advance(1ms);
   expect_order("o1", order_status::confirmed);
   expect_stock("apple", 8, 0);
@@ -539,12 +565,12 @@ TEST_F(order_saga_test, a_payment_timeout_leaves_no_live_authorization_behind) {
   place_new("o1", request());
   advance(1s); // the authorization reaches the provider
   advance(1s); // the gateway gives up
-  // Rejecting: the void is under way, and the stock waits for it.
+  // Rejecting: the void is under way.
   EXPECT_EQ(stored("o1")->status, order_status::rejecting);
   EXPECT_EQ(stored("o1")->reason, "payment_failed");
   EXPECT_EQ(payments_->voided, strings{"o1"});
-  expect_stock("apple", 10, 2);
-  advance(500ms); // the provider authorizes now, with no one waiting
+  expect_stock("apple", 10, 0); // nothing was taken: the stock comes after the payment
+  advance(500ms);               // the provider authorizes now, with no one waiting
   ASSERT_EQ(payments_->granted.size(), 1u);
   advance(1s); // the void settles it
   expect_order("o1", order_status::rejected, "payment_failed");
@@ -577,46 +603,96 @@ TEST_F(order_saga_test, an_authorization_arriving_after_the_timeout_and_void_is_
   expect_voided_at_provider("o1");
 }
 
-TEST_F(order_saga_test, a_crash_after_reserved_is_resumed_and_takes_the_stock_once) {
-  start({}, order_status::reserved);
-  place_new("crash-reserved", request());
-  // The activation died right after storing reserved.
+TEST_F(order_saga_test, a_crash_after_pending_is_resumed_and_confirms_once) {
+  start({}, "pending");
+  place_new("crash-pending", request());
   EXPECT_EQ(region_counter("troupe_entity_crashes_total", "order"), 1u);
-  auto left = stored("crash-reserved");
-  ASSERT_TRUE(left);
-  EXPECT_EQ(left->status, order_status::reserved);
-  expect_stock("apple", 10, 2);
-  expect_stock("pear", 5, 1);
+  EXPECT_EQ(stored("crash-pending")->status, order_status::pending);
   EXPECT_TRUE(payments_->asked.empty());
-  auto woken = resume("crash-reserved");
-  EXPECT_TRUE(*woken);
-  expect_order("crash-reserved", order_status::confirmed);
+  expect_stock("apple", 10, 0);
+  resume("crash-pending");
+  expect_order("crash-pending", order_status::confirmed);
   EXPECT_EQ(payments_->asked.size(), 1u);
+  expect_stock("apple", 8, 0);
+  expect_stock("pear", 4, 0);
+}
+
+TEST_F(order_saga_test, a_crash_after_the_authorization_is_resumed_with_the_same_authorization) {
+  start({}, "authorized");
+  place_new("crash-authorized", request());
+  // The activation died with the payment granted and nothing taken or stored since.
+  EXPECT_EQ(region_counter("troupe_entity_crashes_total", "order"), 1u);
+  auto left = stored("crash-authorized");
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->status, order_status::pending);
+  ASSERT_EQ(payments_->granted.size(), 1u);
+  expect_stock("apple", 10, 0);
+  expect_stock("pear", 5, 0);
+  EXPECT_TRUE(*resume("crash-authorized"));
+  expect_order("crash-authorized", order_status::confirmed);
+  // Asked again, and answered the live authorization again: one payment held, not two.
+  EXPECT_EQ(payments_->asked.size(), 2u);
+  EXPECT_EQ(payments_->granted, (strings{payments_->granted.front(), payments_->granted.front()}));
+  EXPECT_EQ(stored("crash-authorized")->authorization_id, payments_->granted.front());
+  EXPECT_TRUE(payments_->voided.empty());
   expect_stock("apple", 8, 0);
   expect_stock("pear", 4, 0);
   // Waking a finished order again changes nothing.
-  resume("crash-reserved");
-  expect_order("crash-reserved", order_status::confirmed);
+  resume("crash-authorized");
+  expect_order("crash-authorized", order_status::confirmed);
   expect_stock("apple", 8, 0);
 }
 
-TEST_F(order_saga_test, a_crash_after_authorized_is_resumed_without_a_second_authorization) {
-  start({}, order_status::authorized);
-  place_new("crash-authorized", request());
-  auto left = stored("crash-authorized");
-  ASSERT_TRUE(left);
-  EXPECT_EQ(left->status, order_status::authorized);
-  expect_stock("apple", 10, 2);
-  resume("crash-authorized");
-  expect_order("crash-authorized", order_status::confirmed);
-  EXPECT_EQ(stored("crash-authorized")->authorization_id, left->authorization_id);
-  EXPECT_EQ(payments_->asked.size(), 1u);
+TEST_F(order_saga_test, a_crash_after_the_take_is_resumed_without_taking_twice) {
+  start({}, "taken");
+  place_new("crash-taken", request());
+  EXPECT_EQ(region_counter("troupe_entity_crashes_total", "order"), 1u);
+  EXPECT_EQ(stored("crash-taken")->status, order_status::pending);
+  expect_stock("apple", 8, 0); // taken, not confirmed
+  expect_stock("pear", 4, 0);
+  resume("crash-taken");
+  expect_order("crash-taken", order_status::confirmed);
+  EXPECT_EQ(stored("crash-taken")->authorization_id, payments_->granted.front());
   expect_stock("apple", 8, 0);
   expect_stock("pear", 4, 0);
 }
 
+// Rows an older saga left in `reserved` or `authorized`, with its held reservations: the
+// saga goes on as from pending, and the take turns the held units into taken ones.
+TEST_F(order_saga_test, an_order_left_reserved_or_authorized_by_an_older_saga_is_completed) {
+  start();
+  for (auto status : {order_status::reserved, order_status::authorized}) {
+    auto id = std::string{"left-"} + to_string(status);
+    auto left = request();
+    left.id = id;
+    left.idempotency_key = "key-" + id;
+    left.status = status;
+    insert_behind(left);
+    for (const auto& line : left.items)
+      ASSERT_TRUE(ask<stock_record>(skus_, line.sku, reserve_atom::value, id, line.quantity));
+    resume(id);
+    expect_order(id, order_status::confirmed);
+  }
+  expect_stock("apple", 6, 0);
+  expect_stock("pear", 3, 0);
+  EXPECT_EQ(payments_->asked.size(), 2u);
+}
+
+TEST_F(order_saga_test, a_finished_order_leaves_memory_at_once) {
+  start();
+  place_new("o1", request());
+  EXPECT_EQ(stored("o1")->status, order_status::confirmed);
+  EXPECT_EQ(region_counter("troupe_entity_passivations_total", "order"), 1u)
+      << "without waiting out the idle timeout";
+  expect_order("o1", order_status::confirmed); // a read loads it again
+  auto c = value_of(cancel("o1"));
+  ASSERT_TRUE(c) << describe(c.error());
+  EXPECT_EQ(c->status, order_status::cancelled);
+  EXPECT_EQ(region_counter("troupe_entity_passivations_total", "order"), 2u);
+}
+
 TEST_F(order_saga_test, a_crash_while_cancelling_is_resumed_to_cancelled) {
-  start({}, order_status::cancelling);
+  start({}, "cancelling");
   place_new("crash-cancelling", request());
   expect_order("crash-cancelling", order_status::confirmed);
   // The activation dies after storing cancelling, before it can answer: the caller's own

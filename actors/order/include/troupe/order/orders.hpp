@@ -82,9 +82,11 @@ struct saga_config {
   caf::timespan retry_initial = std::chrono::milliseconds(100);
   /// Longest delay between retries of a step.
   caf::timespan retry_max = std::chrono::seconds(5);
-  /// Test hook: an activation stops abnormally right after storing this status, once per
-  /// order and process, to prove the saga resumes on reactivation.
-  std::optional<order_status> crash_after;
+  /// Test hook: an activation stops abnormally once per order and process right after
+  /// this point, to prove the saga resumes on reactivation: a stored status's name, or
+  /// "authorized" (payment granted, nothing taken) or "taken" (every line taken, not
+  /// confirmed yet). Empty: never.
+  std::string crash_after;
 };
 
 /// The name under which the payment gateway is registered.
