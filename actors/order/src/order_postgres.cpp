@@ -2,6 +2,9 @@
 // same transaction (the same savepoint of a shared write transaction), so an event exists
 // exactly when its change committed.
 
+#include <algorithm>
+#include <atomic>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -43,9 +46,14 @@ void prepare_all(pqxx::connection_base& c) {
           "status = $2) AND ($3::bigint < 0 OR (created_at, id) < "
           "(to_timestamp($3::bigint / 1000.0), $4::uuid)) "
           "ORDER BY created_at DESC, id DESC LIMIT $5");
+  // Oldest first from `$1`, a creation time below which every order is final; each row
+  // says whether it is due (untouched since `$2`) and when it was created.
   store::prepare_once(c, "order_unfinished",
-                      "SELECT id::text FROM orders WHERE status NOT IN ('confirmed', 'rejected', "
-                      "'cancelled') AND updated_at < to_timestamp($1 / 1000.0) LIMIT $2");
+                      "SELECT id::text, updated_at < to_timestamp($2 / 1000.0), "
+                      "(extract(epoch from created_at) * 1000)::bigint FROM orders "
+                      "WHERE created_at >= to_timestamp($1 / 1000.0) AND created_at < "
+                      "to_timestamp($2 / 1000.0) AND status NOT IN ('confirmed', 'rejected', "
+                      "'cancelled') ORDER BY created_at LIMIT $3");
 }
 
 std::string items_json(const std::vector<order_item>& items) {
@@ -148,24 +156,41 @@ public:
         std::move(done));
   }
 
+  // No index covers the status (it would make the confirming update a non-HOT one), so
+  // the sweep walks orders by creation time from a low-water mark instead of all of them:
+  // the oldest unfinished order it saw, or, with none, a margin behind the cut-off for
+  // inserts still in flight and clocks apart. A new process starts from the beginning.
   void unfinished(caf::event_based_actor* self, int64_t before_ms, size_t limit,
                   reply<std::vector<std::string>> done) override {
     db_->run<std::vector<std::string>>(
         self,
-        [before_ms, limit](pqxx::connection_base& c) -> caf::expected<std::vector<std::string>> {
+        [before_ms, limit,
+         mark = swept_below_](pqxx::connection_base& c) -> caf::expected<std::vector<std::string>> {
           prepare_all(c);
           pqxx::read_transaction tx{c};
           std::vector<std::string> out;
-          for (const auto& row :
-               tx.exec_prepared("order_unfinished", before_ms, static_cast<int64_t>(limit)))
-            out.push_back(row[0].as<std::string>());
+          auto next_mark = before_ms - sweep_margin_ms;
+          auto rows = tx.exec_prepared("order_unfinished", mark->load(), before_ms,
+                                       static_cast<int64_t>(limit));
+          for (const auto& row : rows) {
+            next_mark = std::min(next_mark, row[2].as<int64_t>());
+            if (row[1].as<bool>())
+              out.push_back(row[0].as<std::string>());
+          }
+          auto was = mark->load();
+          if (next_mark > was)
+            mark->compare_exchange_strong(was, next_mark);
           return out;
         },
         std::move(done));
   }
 
 private:
+  // How far behind the sweep's cut-off the mark stays when nothing is unfinished.
+  static constexpr int64_t sweep_margin_ms = 60'000;
+
   std::shared_ptr<store::database> db_;
+  std::shared_ptr<std::atomic<int64_t>> swept_below_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 } // namespace
