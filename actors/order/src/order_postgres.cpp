@@ -120,6 +120,14 @@ public:
 
   void update(caf::event_based_actor* self, order_record rec, std::optional<events::event> event,
               reply<order_record> done) override {
+    // A finished order going back to work (a cancel after confirmation) may lie below the
+    // sweep's mark: lower it so this node's sweep sees the order if its saga stops.
+    if (!is_final(rec.status)) {
+      auto mark = sweep_->mark.load();
+      while (rec.created_at_ms < mark &&
+             !sweep_->mark.compare_exchange_weak(mark, rec.created_at_ms))
+        ;
+    }
     db_->write<order_record>(
         self,
         [rec, event](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
@@ -159,27 +167,32 @@ public:
   // No index covers the status (it would make the confirming update a non-HOT one), so
   // the sweep walks orders by creation time from a low-water mark instead of all of them:
   // the oldest unfinished order it saw, or, with none, a margin behind the cut-off for
-  // inserts still in flight and clocks apart. A new process starts from the beginning.
+  // inserts still in flight and clocks apart. The first sweep of a process and every
+  // `full_sweep_every`-th walk everything, for orders another node sent back to work
+  // below this node's mark (a cancel after confirmation whose node then died).
   void unfinished(caf::event_based_actor* self, int64_t before_ms, size_t limit,
                   reply<std::vector<std::string>> done) override {
+    auto full = sweep_->count++ % full_sweep_every == 0;
     db_->run<std::vector<std::string>>(
         self,
-        [before_ms, limit,
-         mark = swept_below_](pqxx::connection_base& c) -> caf::expected<std::vector<std::string>> {
+        [before_ms, limit, full,
+         sweep = sweep_](pqxx::connection_base& c) -> caf::expected<std::vector<std::string>> {
           prepare_all(c);
           pqxx::read_transaction tx{c};
           std::vector<std::string> out;
+          auto from = full ? int64_t{0} : sweep->mark.load();
           auto next_mark = before_ms - sweep_margin_ms;
-          auto rows = tx.exec_prepared("order_unfinished", mark->load(), before_ms,
-                                       static_cast<int64_t>(limit));
+          auto rows =
+              tx.exec_prepared("order_unfinished", from, before_ms, static_cast<int64_t>(limit));
           for (const auto& row : rows) {
             next_mark = std::min(next_mark, row[2].as<int64_t>());
             if (row[1].as<bool>())
               out.push_back(row[0].as<std::string>());
           }
-          auto was = mark->load();
-          if (next_mark > was)
-            mark->compare_exchange_strong(was, next_mark);
+          // A partial walk leaves alone a mark an update lowered meanwhile.
+          auto was = sweep->mark.load();
+          if ((full || was == from) && next_mark != was)
+            sweep->mark.compare_exchange_strong(was, next_mark);
           return out;
         },
         std::move(done));
@@ -188,9 +201,17 @@ public:
 private:
   // How far behind the sweep's cut-off the mark stays when nothing is unfinished.
   static constexpr int64_t sweep_margin_ms = 60'000;
+  // One sweep in this many walks every order (every 5 min at the 2 s default interval).
+  static constexpr uint64_t full_sweep_every = 150;
+
+  // Where the recovery sweep starts: every order created before `mark` (ms) is final.
+  struct sweep_state {
+    std::atomic<int64_t> mark{0};
+    std::atomic<uint64_t> count{0};
+  };
 
   std::shared_ptr<store::database> db_;
-  std::shared_ptr<std::atomic<int64_t>> swept_below_ = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<sweep_state> sweep_ = std::make_shared<sweep_state>();
 };
 
 } // namespace
