@@ -31,6 +31,7 @@
 
 #include "proof.hpp"
 #include "troupe/cluster/guard.hpp"
+#include "troupe/cluster/lease.hpp"
 #include "troupe/cluster/protocol.hpp"
 #include "troupe/cluster/socket_guard.hpp"
 #include "troupe/cluster/transport.hpp"
@@ -90,6 +91,9 @@ struct agent_state {
   bool settled = false;               // every address known was tried once (latched)
   std::map<caf::actor_addr, std::pair<std::string, std::string>> links; // agent → member
   std::map<std::string, caf::actor, std::less<>> routers;               // up peers' inbound routers
+  std::unique_ptr<lease_keeper> lease; // when this node may answer for its keys from memory
+  caf::timespan lease_length{};
+  uint64_t tenure = 0; // of the lease last published
 };
 
 // From a node that is not (yet) an authenticated peer the agent takes the handshake alone,
@@ -185,8 +189,45 @@ std::string not_ready(agent_actor* self) {
   return {};
 }
 
+// "name/incarnation": one life of a member.
+std::string life_of(const std::string& name, const std::string& incarnation) {
+  return name + "/" + incarnation;
+}
+
+// Publishes the lease as it stands now, counting each new stretch of it: every one makes the
+// node's activations reload, so a count that climbs without view changes means confirmations
+// come late (an overloaded node or network).
+void publish_lease(agent_actor* self) {
+  auto& st = self->state;
+  auto lease = st.lease->publish(clock::now());
+  if (st.metrics && lease.tenure != st.tenure)
+    st.metrics
+        ->counters("troupe_cluster_lease_tenures_total",
+                   "Unbroken stretches of this node's lease begun (activations reload after each).")
+        .with({})
+        .inc();
+  st.tenure = lease.tenure;
+  st.shared->set_lease(lease);
+}
+
+// Hands the view to the lease keeper. A leaving node keeps the view from before its leave
+// there until its activations are gone (see `agent_config::drained`).
+void lease_view(agent_actor* self) {
+  auto& st = self->state;
+  if (st.view->self().state == member_state::leaving && st.cfg.drained && !st.cfg.drained())
+    return;
+  std::set<std::string> peers;
+  for (const auto& m : st.view->members())
+    if (m.state != member_state::down && m.name != st.view->self().name)
+      peers.insert(life_of(m.name, m.incarnation));
+  st.lease->on_view(view_digest(*st.view), std::move(peers), clock::now());
+}
+
 void publish(agent_actor* self) {
   auto& st = self->state;
+  // The lease first: a view change voids it before anything routes by the new view.
+  lease_view(self);
+  publish_lease(self);
   st.shared->publish(*st.view, st.routers, trusted_nodes(self),
                      st.cfg.tls ? "mutual-tls" : "insecure", not_ready(self));
   if (!st.metrics)
@@ -453,6 +494,25 @@ void retry(agent_actor* self) {
   publish(self);
 }
 
+// Asks every connected peer whether it sees this node's view; each answer that does renews the
+// lease from the moment it was asked (see `lease_keeper`).
+void renew(agent_actor* self) {
+  auto& st = self->state;
+  lease_view(self); // a leaving node that has drained moves on to its current view
+  publish_lease(self);
+  auto epoch = st.lease->epoch();
+  auto asked = clock::now();
+  for (const auto& [addr, who] : st.links)
+    self->request(caf::actor_cast<caf::actor>(addr), st.lease_length, lease_atom::value,
+                  st.lease->digest())
+        .then(
+            [self, id = life_of(who.first, who.second), epoch, asked](const std::string& theirs) {
+              self->state.lease->on_answer(id, epoch, asked, theirs);
+              publish_lease(self);
+            },
+            [](caf::error&) {}); // no answer: the lease runs out on its own
+}
+
 // Resolves the seed DNS name on its own thread (getaddrinfo blocks) and reports each round.
 caf::behavior resolver(caf::event_based_actor* self, std::string name, uint16_t port,
                        caf::timespan interval, caf::actor agent) {
@@ -546,6 +606,9 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
     closed.with({"over limit"});
   }
   st.limits.idle = std::max(st.cfg.connect_timeout, st.cfg.connection_timeout);
+  st.lease_length =
+      caf::timespan{st.cfg.lease.count() > 0 ? st.cfg.lease : st.cfg.connection_timeout};
+  st.lease = std::make_unique<lease_keeper>(st.lease_length);
   st.limits.per_address = st.cfg.max_connections_per_address;
   st.limits.total = st.cfg.max_connections;
   st.view = std::make_unique<membership>(
@@ -595,6 +658,7 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
                                                        caf::timespan{st.cfg.resolve_interval},
                                                        caf::actor_cast<caf::actor>(self));
             self->send(self, retry_atom::value);
+            self->send(self, renew_atom::value);
           },
           [self](caf::error& err) {
             spdlog::critical("cluster: cannot listen on {}:{}: {}", self->state.cfg.bind_host,
@@ -607,6 +671,23 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
           return refused(self, "command from another node");
         self->delayed_send(self, caf::timespan{self->state.cfg.retry_interval}, retry_atom::value);
         retry(self);
+      },
+      [self](renew_atom) {
+        if (!from_this_node(self))
+          return refused(self, "command from another node");
+        self->delayed_send(self, self->state.lease_length / 5, renew_atom::value);
+        renew(self);
+      },
+      [self](lease_atom, const std::string& theirs) -> std::string {
+        auto& st = self->state;
+        const auto& sender = self->current_sender();
+        auto i = sender ? st.links.find(caf::actor_addr{sender->address()}) : st.links.end();
+        // A confirmation this node cannot attribute is never given: after a peer goes down,
+        // the lease waits out the last one it was given (see `lease_keeper`).
+        if (i == st.links.end())
+          return std::string{};
+        st.lease->on_question(life_of(i->second.first, i->second.second), theirs, clock::now());
+        return st.lease->digest();
       },
       [self](found_atom, const std::vector<std::string>& addresses) {
         if (!from_this_node(self))

@@ -55,6 +55,10 @@ struct agent_config {
   size_t max_connections_per_address = 16;
   /// Connections the cluster port holds in all.
   size_t max_connections = 256;
+  /// How long a peer's confirmation of this node's view lets this node answer for its keys
+  /// from memory (see `lease_keeper`); 0: the connection timeout. Peers are asked five times
+  /// as often.
+  std::chrono::milliseconds lease{0};
   /// How often unconnected peers are tried again.
   std::chrono::milliseconds retry_interval{500};
   /// How often `seed_dns` is resolved.
@@ -66,6 +70,10 @@ struct agent_config {
   std::function<caf::actor()> inbound;
   /// Remote requests by node: those waiting on a node that goes down fail at once.
   std::shared_ptr<in_flight> pending;
+  /// While this node is leaving: whether its activations are all gone (empty: at once). Until
+  /// then its lease stays on the view from before the leave and it confirms no peer's newer
+  /// one, so no peer takes over its keys while a write of theirs may still land.
+  std::function<bool()> drained;
   /// Called inside the agent with every change of the view (e.g. to rebalance regions).
   std::function<void(const std::vector<member_change>&)> on_change;
 };

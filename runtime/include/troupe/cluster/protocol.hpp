@@ -14,7 +14,8 @@ namespace troupe::cluster::protocol {
 ///
 /// 3: requests to another node's entities carry the caller's trace context
 /// (`(forward_atom, kind, key, trace_context, message)`).
-inline constexpr uint32_t version = 3;
+/// 4: agents confirm each other's views for the lease (`lease_atom`).
+inline constexpr uint32_t version = 4;
 
 /// `(challenge_atom, asker_nonce, version) -> nonce`: asks for a nonce to prove the secret
 /// over; refused unless the asker speaks this node's `version`.
@@ -30,5 +31,10 @@ using leaving_atom = caf::atom_constant<caf::atom("leaving")>;
 using found_atom = caf::atom_constant<caf::atom("found")>;
 /// `(retry_atom)`: the agent's own timer to dial unconnected peers.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// `(lease_atom, digest) -> digest`: a member asks whether a peer sees its view (the digest of
+/// it, see `view_digest`); the peer answers with its own. Equal digests renew the asker's lease.
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
+/// `(renew_atom)`: the agent's own timer to ask every peer for its view.
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
 
 } // namespace troupe::cluster::protocol

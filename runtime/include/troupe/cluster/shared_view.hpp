@@ -12,6 +12,7 @@
 #include <caf/actor.hpp>
 #include <caf/node_id.hpp>
 
+#include "troupe/cluster/lease.hpp"
 #include "troupe/cluster/membership.hpp"
 
 namespace troupe::cluster {
@@ -74,9 +75,25 @@ public:
   /// Every member, this node first; empty until the agent has started.
   std::vector<member> members() const { return get()->members; }
 
+  /// Replaces this node's lease (see `lease_keeper`); until the agent sets one, a node holds
+  /// tenure 1 for good, as a node without a cluster does.
+  void set_lease(const lease_state& lease) {
+    std::lock_guard guard{lease_mtx_};
+    lease_ = lease;
+  }
+
+  /// The tenure of this node's lease at `now`; 0 while the lease is not held, i.e. while who
+  /// owns which key is not settled and nothing may be answered from memory.
+  uint64_t tenure(lease_state::clock::time_point now = lease_state::clock::now()) const {
+    std::lock_guard guard{lease_mtx_};
+    return lease_.at(now);
+  }
+
 private:
   mutable std::mutex mtx_;
   std::shared_ptr<const view_snapshot> current_ = std::make_shared<view_snapshot>();
+  mutable std::mutex lease_mtx_;
+  lease_state lease_;
 };
 
 } // namespace troupe::cluster
