@@ -169,11 +169,20 @@ std::shared_ptr<const user::user_api> user_api(const node_context& ctx,
 // with role "notification".
 constexpr const char* relay_kind = "outbox-relay";
 
+// Live activations of every kind on this node.
+int64_t active_entities(observability::registry& metrics) {
+  int64_t n = 0;
+  for (const auto& [kind, role] : role_of_kind)
+    n += metrics.gauges("troupe_entities_active", "", {"kind"}).with({kind}).value();
+  return n;
+}
+
 // `kind`, passivating activations whose key moved to another node.
 placement::entity_kind owned(const node_context& ctx, placement::entity_kind kind) {
   kind.owned_here = [locator = ctx.locator, name = kind.name](const std::string& key) {
     return locator->owns(name, key);
   };
+  kind.tenure = [locator = ctx.locator] { return locator->tenure(); };
   kind.guard = ctx.guard;
   return kind;
 }
@@ -320,6 +329,7 @@ void add_cluster(const node_context& ctx, supervision::supervisor_spec& spec) {
   cfg.seed_dns = o.seed_dns;
   cfg.secret = o.cluster_secret;
   cfg.pending = ctx.pending;
+  cfg.drained = [metrics = ctx.metrics] { return active_entities(*metrics) == 0; };
   cfg.inbound = [names = ctx.names] {
     auto found = names->lookup(placement::inbound_name);
     return found ? *found : caf::actor{};
@@ -353,12 +363,7 @@ void drain(const node_context& ctx, std::chrono::milliseconds limit) {
   }
   // This node owns nothing now; wait for its activations to finish and passivate. A request
   // a peer sent just before it learned may activate one again, so rebalance while waiting.
-  auto active = [&] {
-    int64_t n = 0;
-    for (const auto& [kind, role] : role_of_kind)
-      n += ctx.metrics->gauges("troupe_entities_active", "", {"kind"}).with({kind}).value();
-    return n;
-  };
+  auto active = [&] { return active_entities(*ctx.metrics); };
   for (int quiet = 0; quiet < 2 && std::chrono::steady_clock::now() < deadline;) {
     for (const auto& [kind, role] : role_of_kind)
       if (auto region = ctx.names->lookup(kind))

@@ -52,4 +52,14 @@ bool locator::owns(std::string_view kind, const std::string& key) const {
   return snap->members.empty() || snap->members.front().state != cluster::member_state::leaving;
 }
 
+uint64_t locator::tenure() const {
+  return cfg_.view ? cfg_.view->tenure() : 1;
+}
+
+uint64_t locator::tenure(std::string_view kind, const std::string& key) const {
+  // Ownership first: the agent voids the lease before it publishes a new view, so a tenure
+  // read after the view still belongs to that view.
+  return owns(kind, key) ? tenure() : 0;
+}
+
 } // namespace troupe::placement

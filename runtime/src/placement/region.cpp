@@ -1,9 +1,12 @@
 #include "troupe/placement/region.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
@@ -71,6 +74,10 @@ caf::behavior entity_context::load_first(caf::event_based_actor* self,
 namespace {
 
 using stop_timeout_atom = caf::atom_constant<caf::atom("regiontmo")>;
+// The region's own timer while requests wait for the lease.
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+// How often waiting requests look at the lease again.
+constexpr auto settle_poll = std::chrono::milliseconds(10);
 
 /// Per-kind metrics; null members when the region has no registry.
 struct region_metrics {
@@ -108,6 +115,8 @@ public:
   // A request in a trace envelope is handled as if it had come alone, with the caller's trace
   // as the log context: the domains' handlers never see traces, their lines carry them.
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    if (x.mid.is_request() && !ctx_.current())
+      return refuse(x);
     auto env = open_envelope(x);
     if (!env)
       return guarded::consume(x);
@@ -127,8 +136,23 @@ public:
   }
 
 private:
+  // A request to an activation that may no longer answer for its key (it moved, or the lease
+  // lapsed since the activation loaded: another node may have written it meanwhile) is refused
+  // unprocessed, as if the activation were gone; the caller's ask resolves it again and meets
+  // a fresh activation or the new owner. The activation steps aside once its writes are done.
+  caf::invoke_message_result refuse(caf::mailbox_element& x) {
+    caf::response_promise{caf::strong_actor_ptr{ctrl()}, x}.deliver(
+        caf::make_error(caf::sec::request_receiver_down));
+    if (!retiring_) {
+      retiring_ = true;
+      send(this, passivate_atom::value);
+    }
+    return caf::invoke_message_result::consumed;
+  }
+
   activate_fn fn_;
   entity_context ctx_;
+  bool retiring_ = false;
 };
 
 class region_actor : public caf::event_based_actor {
@@ -147,15 +171,24 @@ public:
     set_exit_handler([this](caf::exit_msg& msg) { on_exit_request(msg); });
     set_default_handler(drop_unexpected(kind_.name + " region", metrics_holder_));
     return {
-        [this](resolve_atom, const std::string& key) -> caf::result<caf::actor> {
-          return resolve(key);
+        [this](resolve_atom, const std::string& key) {
+          return take({key, deadline(), make_response_promise(), std::nullopt});
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
         [this](rebalance_atom, bool everything) { rebalance(everything); },
         [this](forward_atom, const std::string& key, const observability::trace_context& trace,
-               caf::message& msg) { return forward(key, trace, std::move(msg)); },
+               caf::message& msg) {
+          observability::log_context log{{}, trace};
+          observability::log_scope scope{log}; // an activation started here logs under the trace
+          return take(
+              {key, deadline(), make_response_promise(), std::make_pair(trace, std::move(msg))});
+        },
         [this](evict_atom, const std::string& key) { return evict(key); },
         [this](entities_atom, uint64_t limit) { return list(limit); },
+        [this](settle_atom) {
+          polling_ = false;
+          replay();
+        },
         [this](stop_timeout_atom) {
           for (auto& [key, slot] : entities_)
             send_exit(slot.handle, caf::exit_reason::kill);
@@ -174,55 +207,112 @@ public:
   }
 
 private:
+  using time_point = caf::actor_clock::time_point;
+
   struct slot {
     caf::actor handle;
-    bool passivating = false;
-    std::vector<caf::response_promise> waiting;
+    uint64_t tenure = 1;      // of the lease it was made under
+    bool passivating = false; // stopping
+    bool retiring = false;    // asked to step aside: made under an earlier tenure
   };
 
-  caf::result<caf::actor> resolve(const std::string& key) {
-    if (stopping_)
-      return make_error(errc::shutting_down, kind_.name + " region is stopping");
-    auto i = entities_.find(key);
-    if (i == entities_.end())
-      return activate(key);
-    if (!i->second.passivating)
-      return i->second.handle;
-    // The old activation is on its way out; answer when it is gone.
-    auto promise = make_response_promise<caf::actor>();
-    i->second.waiting.push_back(promise);
+  // A resolve (no `forward`) or a request from another node (`forward`: its trace and message)
+  // until the key can be answered for here.
+  struct request {
+    std::string key;
+    time_point deadline;
+    caf::response_promise promise;
+    std::optional<std::pair<observability::trace_context, caf::message>> forward;
+  };
+
+  // The actor clock, so tests move it with simulated time.
+  time_point deadline() { return clock().now() + kind_.settle_timeout; }
+
+  uint64_t tenure() const { return kind_.tenure ? kind_.tenure() : 1; }
+
+  caf::response_promise take(request r) {
+    auto promise = r.promise;
+    route(std::move(r));
     return promise;
   }
 
-  // A request from another node: handed to the activation as it is (in a trace envelope if
-  // it has a trace), so the activation answers the remote caller itself. One whose
-  // activation is on its way out is refused as if the activation were gone, and the caller's
-  // ask sends it again.
-  caf::response_promise forward(const std::string& key, const observability::trace_context& trace,
-                                caf::message msg) {
-    observability::log_context log{{}, trace};
-    observability::log_scope scope{log}; // an activation started here logs under the trace
-    auto promise = make_response_promise();
-    auto i = entities_.find(key);
+  // Hands `r` to the key's activation (a resolve gets its handle; a request from another node
+  // is handed on as it is, in a trace envelope if it has a trace, so the activation answers the
+  // remote caller itself), activating it if needed.
+  //
+  // Only under the lease (see `cluster::lease_keeper`): while this node does not hold it, who
+  // owns the key is not settled (views differ, or a lost peer may still answer for its keys),
+  // and the request waits here until it is, up to `settle_timeout`. A key this node does not
+  // own is refused as if its activation were gone: the caller's ask routes it again. An
+  // activation made under an earlier tenure lived through a gap in the lease, when another node
+  // may have written its key: it steps aside, and the request waits for a fresh one.
+  void route(request r) {
     if (stopping_)
-      promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
-    else if (i != entities_.end() && i->second.passivating)
-      promise.deliver(caf::make_error(caf::sec::request_receiver_down));
-    else if (auto target = i == entities_.end() ? activate(key) : i->second.handle; trace.valid())
-      promise.delegate(target, traced_atom::value, trace, std::move(msg));
+      return r.promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
+    // Ownership before the tenure: the lease is voided before a new view is published.
+    bool owned = !kind_.owned_here || kind_.owned_here(r.key);
+    auto t = tenure();
+    if (t == 0)
+      return wait(std::move(r), "who owns it is not settled");
+    if (!owned)
+      return r.promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+    auto i = entities_.find(r.key);
+    if (i != entities_.end() && i->second.tenure != t && !i->second.passivating &&
+        !i->second.retiring) {
+      i->second.retiring = true;
+      if (kind_.published)
+        kind_.published->erase(r.key, i->second.handle);
+      send(i->second.handle, passivate_atom::value);
+    }
+    if (i != entities_.end() && (i->second.passivating || i->second.retiring))
+      return wait(std::move(r), "its previous activation is still stopping");
+    auto target = i == entities_.end() ? activate(r.key, t) : i->second.handle;
+    if (!r.forward)
+      return r.promise.deliver(target);
+    auto& [trace, msg] = *r.forward;
+    if (trace.valid())
+      r.promise.delegate(target, traced_atom::value, trace, std::move(msg));
     else
-      promise.delegate(target, std::move(msg));
-    return promise;
+      r.promise.delegate(target, std::move(msg));
   }
 
-  caf::actor activate(const std::string& key) {
+  void wait(request r, const char* why) {
+    if (clock().now() >= r.deadline) {
+      // Nothing was processed, but `node_down` is what callers already retry when they may.
+      r.promise.deliver(make_error(errc::node_down,
+                                   kind_.name + " " + r.key + " cannot be answered for yet: " + why,
+                                   kind_.settle_timeout));
+      return;
+    }
+    waiting_.push_back(std::move(r));
+    if (!polling_) {
+      polling_ = true;
+      delayed_send(this, settle_poll, settle_atom::value);
+    }
+  }
+
+  // Routes every waiting request again (some may wait on).
+  void replay() {
+    auto xs = std::move(waiting_);
+    waiting_.clear();
+    for (auto& r : xs)
+      route(std::move(r));
+  }
+
+  caf::actor activate(const std::string& key, uint64_t t) {
     entity_context ctx{kind_.name, key, caf::actor_cast<caf::actor>(this), kind_.idle_timeout};
     ctx.set_unexpected(drop_unexpected(kind_.name, metrics_holder_));
+    // Ownership is read before the tenure (see `route`).
+    ctx.set_lease(
+        t, [tenure = kind_.tenure, t] { return (tenure ? tenure() : 1) == t; },
+        [owned = kind_.owned_here, key] { return !owned || owned(key); });
     auto handle = caf::actor_cast<caf::actor>(
         system().spawn<activation>(kind_.guard, kind_.activate, std::move(ctx)));
     monitor(handle);
     keys_.emplace(handle.address(), key);
-    entities_[key].handle = handle;
+    auto& s = entities_[key];
+    s.handle = handle;
+    s.tenure = t;
     if (kind_.published)
       kind_.published->set(key, handle);
     if (metrics_.activations)
@@ -289,7 +379,6 @@ private:
     auto i = entities_.find(key);
     if (i == entities_.end())
       return;
-    auto waiting = std::move(i->second.waiting);
     bool planned = i->second.passivating || stopping_;
     if (kind_.published)
       kind_.published->erase(key, i->second.handle);
@@ -300,17 +389,10 @@ private:
       if (metrics_.crashes)
         metrics_.crashes->inc();
     }
-    if (stopping_) {
-      for (auto& promise : waiting)
-        promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
-      if (entities_.empty())
-        quit(exit_reason_);
-    } else if (!waiting.empty()) {
-      auto handle = activate(key);
-      for (auto& promise : waiting)
-        promise.deliver(handle);
-    }
     set_active();
+    replay(); // requests that waited for this activation to go
+    if (stopping_ && entities_.empty())
+      quit(exit_reason_);
   }
 
   void on_exit_request(const caf::exit_msg& msg) {
@@ -318,6 +400,7 @@ private:
       return;
     stopping_ = true;
     exit_reason_ = msg.reason;
+    replay(); // refuses every waiting request
     if (entities_.empty()) {
       quit(exit_reason_);
       return;
@@ -337,6 +420,8 @@ private:
   region_metrics metrics_;
   std::unordered_map<std::string, slot> entities_;
   std::unordered_map<caf::actor_addr, std::string> keys_;
+  std::vector<request> waiting_; // requests held until the key can be answered for here
+  bool polling_ = false;         // a settle_atom is on its way
   bool stopping_ = false;
   caf::error exit_reason_;
 };

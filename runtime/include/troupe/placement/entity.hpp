@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,6 +50,28 @@ public:
   /// (default: CAF's, which prints them whole).
   void set_unexpected(caf::scheduled_actor::default_handler f) { unexpected_ = std::move(f); }
 
+  /// Sets the lease tenure the activation is made under, and the checks of `unbroken()` and of
+  /// whether its node owns the key.
+  void set_lease(uint64_t tenure, std::function<bool()> unbroken, std::function<bool()> owned) {
+    tenure_ = tenure;
+    unbroken_ = std::move(unbroken);
+    owned_ = std::move(owned);
+  }
+
+  /// The tenure of its node's lease this activation was made under (see
+  /// `entity_kind::tenure`); what it publishes for readers elsewhere carries it.
+  uint64_t tenure() const noexcept { return tenure_; }
+
+  /// Whether its node has held its lease without a break since the activation was made, so no
+  /// other node can have loaded the key meanwhile. An entity checks it before acknowledging a
+  /// write whose store answer came back: across a gap another node may have loaded the key
+  /// before the write landed, and would serve reads without it.
+  bool unbroken() const { return !unbroken_ || unbroken_(); }
+
+  /// Whether the activation may answer a request: its node owns the key and the lease is
+  /// unbroken. The region refuses requests to an activation that may not.
+  bool current() const { return (!owned_ || owned_()) && unbroken(); }
+
   /// Wraps `handler` with the idle timeout: after `idle` without a message, the entity
   /// asks its region to passivate it; and so it does when the region asks it to (its key
   /// moved to another node). Use it for every behavior the entity `become`s.
@@ -75,6 +98,9 @@ private:
   caf::actor region_;
   caf::timespan idle_;
   caf::scheduled_actor::default_handler unexpected_;
+  uint64_t tenure_ = 1;
+  std::function<bool()> unbroken_;
+  std::function<bool()> owned_;
 };
 
 /// Builds the first behavior of an activation (it may `become` others via `serve`).
@@ -98,6 +124,14 @@ struct entity_kind {
   /// What activations take from other nodes (null: anything). Other nodes reach them through
   /// their inbound router, but CAF also delivers to any activation that ever answered one.
   std::shared_ptr<const cluster::remote_guard> guard;
+  /// The tenure of this node's lease now, 0 while it is not held (see `cluster::lease_keeper`):
+  /// an activation answers only under the tenure it was made under, and requests that come
+  /// while there is none wait in the region for up to `settle_timeout`. Empty: tenure 1 for
+  /// good (a node without a cluster).
+  std::function<uint64_t()> tenure;
+  /// The longest a request waits in the region for the lease before failing with
+  /// `errc::node_down` (HTTP 503; callers send an idempotent request again).
+  caf::timespan settle_timeout = std::chrono::seconds(1);
 };
 
 } // namespace troupe::placement

@@ -68,6 +68,14 @@ public:
   /// node owns nothing.
   bool owns(std::string_view kind, const std::string& key) const;
 
+  /// The tenure of this node's lease now (see `cluster::lease_keeper`); 0 while it is not held.
+  /// Without a cluster view, 1 for good.
+  uint64_t tenure() const;
+
+  /// The tenure under which this node may answer for `key` of `kind` from memory now: 0 unless
+  /// it owns the key and holds its lease.
+  uint64_t tenure(std::string_view kind, const std::string& key) const;
+
   /// The registry of remote requests (may be null).
   const std::shared_ptr<cluster::in_flight>& pending() const noexcept { return cfg_.pending; }
 
