@@ -82,9 +82,12 @@ private:
     barrier_.hold();
     auto me = shared_from_this();
     start([me, promise](caf::expected<user_record> stored) mutable {
+      bool lapsed = stored && !me->ctx_.unbroken();
+      if (lapsed)
+        stored = me->lapsed();
       if (stored)
         me->set_state(*stored);
-      else if (is(stored.error(), errc::version_conflict))
+      else if (lapsed || is(stored.error(), errc::version_conflict))
         me->passivate();
       placement::settle(promise, std::move(stored));
       me->barrier_.release();
@@ -100,6 +103,8 @@ private:
     auto me = shared_from_this();
     repo_->remove(self_, state_->id, state_->version,
                   [me, promise](caf::expected<bool> removed) mutable {
+                    if (removed && !me->ctx_.unbroken())
+                      removed = me->lapsed();
                     if (removed)
                       me->set_state(std::nullopt);
                     me->passivate();
@@ -107,6 +112,14 @@ private:
                     me->barrier_.release();
                   });
     return promise;
+  }
+
+  // A write stored after this node's lease lapsed is not acknowledged: another node may have
+  // loaded the user before it landed and would serve reads without it.
+  caf::error lapsed() const {
+    return make_error(errc::node_down, "user " + ctx_.key() +
+                                           " moved while it was being written; it may or may "
+                                           "not have been stored");
   }
 
   // Publishes before the caller hears of the change, so it reads its own write.
@@ -117,7 +130,7 @@ private:
       auto copy = std::make_shared<user_copy>();
       copy->record = *state_;
       published_ = std::move(copy);
-      board_->publish(ctx_.key(), published_);
+      board_->publish(ctx_.key(), published_, ctx_.tenure());
     }
   }
 

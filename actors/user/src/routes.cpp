@@ -86,10 +86,11 @@ const std::string& stamp_of(const user_api& api, const user_copy& copy) {
   return copy.stamp;
 }
 
-/// This node's copy of user `id`, if this node owns the user and its activation is here.
+/// This node's copy of user `id`, if this node owns the user, its activation is here, and the
+/// node's lease has held without a break since that activation loaded (see `snapshots`).
 std::shared_ptr<const user_copy> local_copy(const user_api& api, const std::string& id) {
-  if (api.snapshots && api.locator->owns(entity_kind_name, id))
-    return api.snapshots->find(id);
+  if (api.snapshots)
+    return api.snapshots->find(id, api.locator->tenure(entity_kind_name, id));
   return nullptr;
 }
 
