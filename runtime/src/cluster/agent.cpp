@@ -608,7 +608,8 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
   st.limits.idle = std::max(st.cfg.connect_timeout, st.cfg.connection_timeout);
   st.lease_length =
       caf::timespan{st.cfg.lease.count() > 0 ? st.cfg.lease : st.cfg.connection_timeout};
-  st.lease = std::make_unique<lease_keeper>(st.lease_length);
+  st.lease = std::make_unique<lease_keeper>(
+      st.lease_length, static_cast<uint64_t>(clock::now().time_since_epoch().count()));
   st.limits.per_address = st.cfg.max_connections_per_address;
   st.limits.total = st.cfg.max_connections;
   st.view = std::make_unique<membership>(

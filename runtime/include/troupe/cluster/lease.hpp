@@ -60,8 +60,11 @@ class lease_keeper {
 public:
   using clock = std::chrono::steady_clock;
 
-  /// A keeper for leases of `length`.
-  explicit lease_keeper(clock::duration length) : length_(length) {}
+  /// A keeper for leases of `length` whose tenures count up from `first_tenure`. A node agent
+  /// restarted in the same process must not hand out a tenure its predecessor did (activations
+  /// of that one would pass for current), so it starts from the clock.
+  explicit lease_keeper(clock::duration length, uint64_t first_tenure = 1)
+      : length_(length), last_{clock::time_point::min(), clock::time_point::min(), first_tenure} {}
 
   /// The view at `now` (a change or not): `digest` is its `view_digest`, `peers` the ids
   /// ("name/incarnation") of the other members that are not down.
@@ -95,7 +98,7 @@ private:
   clock::time_point not_before_ = clock::time_point::min();
   clock::time_point renewed_until_ = clock::time_point::min(); // the latest end of any lease
   bool alone_ok_ = true; // with no peer: whether it got there under a lease
-  lease_state last_{clock::time_point::min(), clock::time_point::min(), 1};
+  lease_state last_;
   uint64_t last_epoch_ = 0;
 };
 
