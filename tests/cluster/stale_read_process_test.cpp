@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -152,6 +153,7 @@ TEST_F(stale_read_process, no_read_returns_less_than_an_acknowledged_write_acros
     threads.emplace_back([&, i] { read_until(users[i], stop_reads, 91 + i, reads[i]); });
   }
   std::vector<freeze_window> freezes;
+  auto start = clock::now();
   std::this_thread::sleep_for(1s);
   for (size_t round = 0; round < 3; ++round) {
     auto& w = freezes.emplace_back();
@@ -182,6 +184,10 @@ TEST_F(stale_read_process, no_read_returns_less_than_an_acknowledged_write_acros
     for (const auto& o : rs) {
       ++total;
       if (o.ok && o.value < o.floor) {
+        if (stale < 5)
+          std::cout << "stale read through " << node(o.via).name << " at "
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(o.sent - start).count()
+                    << " ms: " << o.value << " after " << o.floor << " was acknowledged\n";
         ++stale;
         ++stale_via[o.via];
         worst = std::max(worst, static_cast<size_t>(o.floor - o.value));
@@ -196,6 +202,12 @@ TEST_F(stale_read_process, no_read_returns_less_than_an_acknowledged_write_acros
         other_ok += o.ok ? 1 : 0;
       }
     }
+  for (const auto& w : freezes)
+    std::cout << node(w.node).name << " frozen from "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(w.stopped - start).count()
+              << " ms to "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(w.resumed - start).count()
+              << " ms\n";
   auto ratio = [](size_t ok, size_t n) { return n == 0 ? 1.0 : static_cast<double>(ok) / n; };
   std::cout << "reads: " << total << ", stale: " << stale << " (at most " << worst
             << " writes behind)";
@@ -212,7 +224,17 @@ TEST_F(stale_read_process, no_read_returns_less_than_an_acknowledged_write_acros
               << " lease tenures\n";
   RecordProperty("stale_reads", static_cast<int>(stale));
 
-  EXPECT_EQ(stale, 0u) << "reads returned values older than an acknowledged write";
+  std::string trail; // how each node saw the cluster, to tell which one answered from what
+  if (stale > 0)
+    for (size_t i = 0; i < 3; ++i) {
+      std::istringstream lines{node(i).node->proc.err()};
+      for (std::string line; std::getline(lines, line);)
+        if (line.find("cluster:") != std::string::npos ||
+            line.find("region:") != std::string::npos ||
+            line.find("supervisor") != std::string::npos)
+          trail += line + "\n";
+    }
+  EXPECT_EQ(stale, 0u) << "reads returned values older than an acknowledged write\n" << trail;
   EXPECT_GE(ratio(during_ok, during), 0.5) << "reads to live nodes mostly failed during freezes";
   EXPECT_GE(ratio(other_ok, other), 0.95) << "reads failed outside the freezes";
   // No acknowledged write is lost: once the views settle, every node reads the last one.
