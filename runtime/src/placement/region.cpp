@@ -172,7 +172,7 @@ public:
     set_default_handler(drop_unexpected(kind_.name + " region", metrics_holder_));
     return {
         [this](resolve_atom, const std::string& key) {
-          return take({key, deadline(), make_response_promise(), std::nullopt});
+          return take({key, deadline(), make_response_promise(), std::nullopt, 0});
         },
         [this](passivate_atom, const std::string& key) { passivate(key); },
         [this](rebalance_atom, bool everything) { rebalance(everything); },
@@ -180,8 +180,8 @@ public:
                caf::message& msg) {
           observability::log_context log{{}, trace};
           observability::log_scope scope{log}; // an activation started here logs under the trace
-          return take(
-              {key, deadline(), make_response_promise(), std::make_pair(trace, std::move(msg))});
+          return take({key, deadline(), make_response_promise(),
+                       std::make_pair(trace, std::move(msg)), tenure()});
         },
         [this](evict_atom, const std::string& key) { return evict(key); },
         [this](entities_atom, uint64_t limit) { return list(limit); },
@@ -223,6 +223,7 @@ private:
     time_point deadline;
     caf::response_promise promise;
     std::optional<std::pair<observability::trace_context, caf::message>> forward;
+    uint64_t arrived = 0; // a request from another node: the tenure in force when it came
   };
 
   // The actor clock, so tests move it with simulated time.
@@ -243,7 +244,11 @@ private:
   // Only under the lease (see `cluster::lease_keeper`): while this node does not hold it, who
   // owns the key is not settled (views differ, or a lost peer may still answer for its keys),
   // and the request waits here until it is, up to `settle_timeout`. A key this node does not
-  // own is refused as if its activation were gone: the caller's ask routes it again. An
+  // own is refused as if its activation were gone: the caller's ask routes it again. So is a
+  // request from another node that came while the lease was not held, or under an earlier
+  // tenure: its sender may have given up on it long ago (a node that was frozen reads what its
+  // peers sent before they marked it down and failed those requests to their callers), and
+  // carried out now it would land on top of writes acknowledged since. An
   // activation made under an earlier tenure lived through a gap in the lease, when another node
   // may have written its key: it steps aside, and the request waits for a fresh one.
   void route(request r) {
@@ -252,6 +257,8 @@ private:
     // Ownership before the tenure: the lease is voided before a new view is published.
     bool owned = !kind_.owned_here || kind_.owned_here(r.key);
     auto t = tenure();
+    if (r.forward && (r.arrived == 0 || r.arrived != t))
+      return r.promise.deliver(caf::make_error(caf::sec::request_receiver_down));
     if (t == 0)
       return wait(std::move(r), "who owns it is not settled");
     if (!owned)

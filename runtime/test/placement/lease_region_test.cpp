@@ -1,6 +1,7 @@
 // A region under its node's lease: requests wait (bounded) while the lease is not held, an
 // activation made under an earlier tenure answers nothing and makes way for a fresh one, and a
-// key owned elsewhere is refused unprocessed.
+// key owned elsewhere, or a request from another node that came without the lease, is refused
+// unprocessed.
 
 #include "fixture.hpp"
 #include "troupe/placement/ask.hpp"
@@ -100,6 +101,25 @@ TEST_F(lease_region_test, a_key_owned_elsewhere_is_refused_unprocessed) {
   run();
   EXPECT_NE(reply->find("request_receiver_down"), std::string::npos) << *reply;
   EXPECT_TRUE(log_->take().empty());
+}
+
+TEST_F(lease_region_test, a_request_from_another_node_that_came_without_the_lease_is_refused) {
+  // A thawed node reads what its peers sent before they marked it down and failed those
+  // requests to their callers: carried out once the lease is back, a write would land on top
+  // of writes acknowledged since.
+  *tenure_ = 0;
+  auto reply = std::make_shared<std::string>();
+  keep(sys_ref().spawn([=, region = region_](caf::event_based_actor* self) {
+    self->request(region, 10s, forward_atom::value, std::string{"k1"},
+                  observability::trace_context{}, caf::make_message(ping_atom::value))
+        .then([=](const std::string& r) { *reply = r; },
+              [=](const caf::error& err) { *reply = describe(err); });
+  }));
+  run();
+  *tenure_ = 2;
+  advance(20ms);
+  EXPECT_NE(reply->find("request_receiver_down"), std::string::npos) << *reply;
+  EXPECT_TRUE(log_->take().empty()) << "activated for a request its sender may have given up";
 }
 
 } // namespace
