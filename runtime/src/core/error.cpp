@@ -36,6 +36,7 @@ constexpr const char* errc_names[] = {
     "idempotency_mismatch",
     "timeout",
     "node_down",
+    "not_settled",
 };
 
 } // namespace

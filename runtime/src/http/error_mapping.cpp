@@ -71,6 +71,7 @@ mapping map_errc(errc code) {
   case errc::shutting_down:
   case errc::restarting:
   case errc::node_down:
+  case errc::not_settled:
     return unavailable;
   case errc::store_timeout:
   case errc::timeout:

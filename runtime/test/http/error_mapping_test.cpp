@@ -33,6 +33,7 @@ TEST(http_error_mapping, codes_map_to_status_and_type) {
       {make_error(errc::shutting_down), status::service_unavailable, "unavailable"},
       {make_error(errc::restarting), status::service_unavailable, "unavailable"},
       {make_error(errc::dependency_unavailable), status::service_unavailable, "unavailable"},
+      {make_error(errc::not_settled), status::service_unavailable, "unavailable"},
       {make_error(errc::dependency_failed, "provider said 500"), status::bad_gateway,
        "bad-gateway"},
       {make_error(errc::payment_declined, "card declined"), status::payment_required,

@@ -48,6 +48,11 @@ protected:
                            caf::message&) -> caf::result<std::string> {
         if (!remote_answers_)
           return self->make_response_promise<std::string>(); // never delivered
+        ++remote_seen_;
+        if (remote_refusals_ > 0) {
+          --remote_refusals_;
+          return make_error(errc::not_settled, "b holds no lease yet");
+        }
         return "remote pong " + key;
       }};
     });
@@ -93,6 +98,8 @@ protected:
   caf::actor region_;
   caf::actor remote_;
   bool remote_answers_ = true;
+  int remote_refusals_ = 0; // how many more requests "b" refuses as not settled
+  int remote_seen_ = 0;
 };
 
 TEST_F(owner_test, without_an_up_host_nothing_is_routed) {
@@ -143,6 +150,37 @@ TEST_F(owner_test, an_idempotent_request_whose_node_went_down_goes_to_the_new_ow
   pending_->fail("b", make_error(errc::node_down, "node b went down"));
   run();
   EXPECT_EQ(*reply, "local pong " + theirs);
+}
+
+TEST_F(owner_test, a_request_refused_while_the_owner_settles_is_sent_again_after_a_pause) {
+  membership_.set_self(cluster::member_state::up, {});
+  join_b();
+  remote_refusals_ = 2; // b's lease is not settled yet
+  auto theirs = key_of("b");
+  auto reply = ping(theirs); // not idempotent: nothing was processed, so it may still go again
+  EXPECT_EQ(*reply, "") << "waits instead of failing at once";
+  EXPECT_EQ(remote_seen_, 1);
+  advance(25ms);
+  EXPECT_EQ(remote_seen_, 2);
+  EXPECT_EQ(*reply, "");
+  advance(50ms); // the pause grows
+  EXPECT_EQ(*reply, "remote pong " + theirs);
+  EXPECT_EQ(remote_seen_, 3);
+}
+
+TEST_F(owner_test, a_request_never_settled_fails_within_its_timeout) {
+  membership_.set_self(cluster::member_state::up, {});
+  join_b();
+  remote_refusals_ = 1000;
+  auto reply = ping(key_of("b")); // 10 s to live
+  for (int i = 0; i < 90; ++i)
+    advance(100ms);
+  EXPECT_EQ(*reply, "") << "still trying while time remains";
+  for (int i = 0; i < 10; ++i)
+    advance(100ms);
+  EXPECT_NE(reply->find("not_settled"), std::string::npos) << *reply;
+  EXPECT_LT(remote_seen_, 60) << "paused between sends, not a busy loop";
+  EXPECT_GT(remote_seen_, 40);
 }
 
 TEST_F(owner_test, the_inbound_router_hands_a_forwarded_request_to_the_local_activation) {

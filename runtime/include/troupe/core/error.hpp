@@ -64,6 +64,9 @@ enum class errc : uint8_t {
   /// The node a request went to left or died before answering (HTTP 503); whether it was
   /// processed is unknown, so only an idempotent request may be sent again.
   node_down,
+  /// The owner of the key does not hold its lease on key ownership now, so it refused the
+  /// request unprocessed; it may be sent again shortly (HTTP 503).
+  not_settled,
 };
 
 /// The CAF error category atom of `errc`.

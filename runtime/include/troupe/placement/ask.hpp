@@ -1,11 +1,13 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <tuple>
 #include <utility>
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 
@@ -13,9 +15,9 @@
 
 #include "troupe/chaos/faults.hpp"
 #include "troupe/chaos/message_name.hpp"
-#include "troupe/chaos/timer.hpp"
 #include "troupe/cluster/in_flight.hpp"
 #include "troupe/core/error.hpp"
+#include "troupe/core/timer.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/entity.hpp"
 #include "troupe/placement/locator.hpp"
@@ -142,31 +144,41 @@ void send_routed(caf::event_based_actor* self, const std::shared_ptr<const locat
 
 } // namespace detail
 
-/// Sends `msg` as a request to entity `key` of `kind`, wherever it lives now, and hands
-/// the reply to `on_reply` or an error to `on_error`.
-///
-/// The owner comes from `where`: on this node the request goes through the region (or
-/// the `known` directory) as `ask` sends it; on another node it goes to that node's
-/// inbound router, is registered with the locator's in-flight table (so it fails at once
-/// with `errc::node_down` if the node goes down) and is answered by the entity directly.
-/// Either way the trace of the work in progress goes along, as `ask` sends it.
-///
-/// This is where chaos message faults act (only while one is active): a dropped request is
-/// never sent and the caller sees its timeout; a duplicated one is sent twice back to back and
-/// the second answer is ignored; a delayed one is sent after the delay, no thread waiting.
+namespace detail {
+
+// The pause before sending again a request its owner refused as `not_settled`: the lease
+// settles within a few of the agents' 100 ms exchanges, so start short and grow.
+inline caf::timespan settle_pause(int refusals) {
+  using namespace std::chrono_literals;
+  return std::min<caf::timespan>(25ms * (1 << std::min(refusals, 3)), 200ms);
+}
+
 template <class OnReply, class OnError, class... Ts>
-void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> where, std::string kind,
-               std::string key, caf::timespan timeout, std::tuple<Ts...> msg, OnReply on_reply,
-               OnError on_error, retry_policy policy = {},
-               std::shared_ptr<const directory> known = nullptr) {
+void ask_owner_by(caf::event_based_actor* self, std::shared_ptr<const locator> where,
+                  std::string kind, std::string key, caf::actor_clock::time_point deadline,
+                  std::tuple<Ts...> msg, OnReply on_reply, OnError on_error, retry_policy policy,
+                  std::shared_ptr<const directory> known, int refusals) {
+  auto timeout = std::max<caf::timespan>(deadline - self->clock().now(), caf::timespan{1});
   auto again = [=](const caf::error& err) {
+    if (is(err, errc::not_settled)) {
+      // Refused unprocessed while ownership settles: pause and route again (the owner may have
+      // changed meanwhile), for as long as the caller's time allows; attempts are not spent.
+      auto pause = settle_pause(refusals);
+      if (self->clock().now() + pause >= deadline)
+        return on_error(err);
+      run_after(self, pause, [=] {
+        ask_owner_by(self, where, kind, key, deadline, msg, on_reply, on_error, policy, known,
+                     refusals + 1);
+      });
+      return;
+    }
     bool retry = policy.attempts > 1 &&
                  (is(err, errc::version_conflict) || err == caf::sec::request_receiver_down ||
                   (policy.idempotent && is(err, errc::node_down)));
     if (!retry)
       return on_error(err);
-    ask_owner(self, where, kind, key, timeout, msg, on_reply, on_error,
-              retry_policy{policy.idempotent, policy.attempts - 1}, known);
+    ask_owner_by(self, where, kind, key, deadline, msg, on_reply, on_error,
+                 retry_policy{policy.idempotent, policy.attempts - 1}, known, refusals);
   };
   auto route = where->find(kind, key);
   if (!route)
@@ -176,27 +188,55 @@ void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> wher
     auto effect = faults->on_message(route->node, kind, key, chaos::message_name(msg));
     if (effect.what == action::drop) {
       // A timer that answers only after the caller gave up stands in for the lost request.
-      auto sink = chaos::spawn_timer(self, timeout + std::chrono::seconds{1});
-      self->request(sink, timeout, chaos::wake_atom::value)
+      auto sink = spawn_timer(self, timeout + std::chrono::seconds{1});
+      self->request(sink, timeout, wake_atom::value)
           .then([sink](caf::ok_atom) {}, [sink, on_error](caf::error& err) { on_error(err); });
       return;
     }
     if (effect.what == action::delay) {
-      chaos::run_after(self, effect.delay, [=, r = *route] {
-        detail::send_routed(self, where, r, kind, key, timeout, msg, on_reply, again, known);
+      run_after(self, effect.delay, [=, r = *route] {
+        send_routed(self, where, r, kind, key, timeout, msg, on_reply, again, known);
       });
       return;
     }
     if (effect.what == action::duplicate) {
       using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
-      detail::send_routed(self, where, *route, kind, key, timeout, msg, on_reply, again, known);
-      detail::send_routed(
-          self, where, *route, kind, key, timeout, msg, detail::ignore_reply(args{}),
+      send_routed(self, where, *route, kind, key, timeout, msg, on_reply, again, known);
+      send_routed(
+          self, where, *route, kind, key, timeout, msg, ignore_reply(args{}),
           [](const caf::error&) {}, known);
       return;
     }
   }
-  detail::send_routed(self, where, *route, kind, key, timeout, msg, on_reply, again, known);
+  send_routed(self, where, *route, kind, key, timeout, msg, on_reply, again, known);
+}
+
+} // namespace detail
+
+/// Sends `msg` as a request to entity `key` of `kind`, wherever it lives now, and hands
+/// the reply to `on_reply` or an error to `on_error`.
+///
+/// The owner comes from `where`: on this node the request goes through the region (or
+/// the `known` directory) as `ask` sends it; on another node it goes to that node's
+/// inbound router, is registered with the locator's in-flight table (so it fails at once
+/// with `errc::node_down` if the node goes down) and is answered by the entity directly.
+/// Either way the trace of the work in progress goes along, as `ask` sends it.
+///
+/// `timeout` bounds the whole exchange, retries included. A request the owner refused
+/// unprocessed because it does not hold its lease now (`errc::not_settled`) is sent again
+/// after a short pause while time remains; other retries follow `policy`.
+///
+/// This is where chaos message faults act (only while one is active): a dropped request is
+/// never sent and the caller sees its timeout; a duplicated one is sent twice back to back and
+/// the second answer is ignored; a delayed one is sent after the delay, no thread waiting.
+template <class OnReply, class OnError, class... Ts>
+void ask_owner(caf::event_based_actor* self, std::shared_ptr<const locator> where, std::string kind,
+               std::string key, caf::timespan timeout, std::tuple<Ts...> msg, OnReply on_reply,
+               OnError on_error, retry_policy policy = {},
+               std::shared_ptr<const directory> known = nullptr) {
+  detail::ask_owner_by(self, std::move(where), std::move(kind), std::move(key),
+                       self->clock().now() + timeout, std::move(msg), std::move(on_reply),
+                       std::move(on_error), policy, std::move(known), 0);
 }
 
 } // namespace troupe::placement

@@ -1,14 +1,14 @@
-#include "troupe/chaos/timer.hpp"
+#include "troupe/core/timer.hpp"
 
 #include <chrono>
 
 #include <caf/response_promise.hpp>
 
-namespace troupe::chaos {
+namespace troupe {
 
 namespace {
 
-using ring_atom = caf::atom_constant<caf::atom("chaosring")>;
+using ring_atom = caf::atom_constant<caf::atom("timerring")>;
 
 } // namespace
 
@@ -35,4 +35,4 @@ void run_after(caf::event_based_actor* self, caf::timespan delay, std::function<
       .then([fn, timer](caf::ok_atom) { fn(); }, [fn, timer](caf::error&) { fn(); });
 }
 
-} // namespace troupe::chaos
+} // namespace troupe
