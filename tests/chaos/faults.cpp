@@ -24,8 +24,11 @@ void hold(std::int64_t ms, const std::atomic<bool>& stopping) {
 void in_ns(const std::string& ns, std::vector<std::string> argv, nlohmann::json& detail) {
   argv.insert(argv.begin(), {"ip", "netns", "exec", ns});
   auto r = run_command(argv, 15s);
-  if (r.code != 0)
-    detail["error"] = detail.value("error", "") + r.err;
+  if (r.code == 0)
+    return;
+  // `detail` starts out null, and value() throws on anything but an object.
+  auto before = detail.is_object() ? detail.value("error", "") : std::string{};
+  detail["error"] = before + r.err;
 }
 
 // The iptables rules of a partition or of packet loss, as argument lists after -I/-D CHAIN.

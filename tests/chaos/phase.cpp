@@ -46,7 +46,15 @@ void fault_phase::launch(const planned_fault& f) {
   a->plan = f;
   auto* raw = a.get();
   a->thread = std::thread{[this, raw] {
-    raw->window = apply_fault(raw->plan, ctx_);
+    // An exception escaping this thread would end the campaign with its nodes left running:
+    // a fault that could not be applied or reverted is recorded with the reason instead.
+    try {
+      raw->window = apply_fault(raw->plan, ctx_);
+    } catch (const std::exception& e) {
+      raw->window.type = raw->plan.type;
+      raw->window.target = raw->plan.target;
+      raw->window.detail["error"] = std::string{"the harness failed: "} + e.what();
+    }
     raw->done = true;
   }};
   active_.push_back(std::move(a));
