@@ -183,6 +183,7 @@ std::string not_ready(agent_actor* self) {
     if (untried > 0)
       return "joining: " + std::to_string(untried) + " known peer address(es) not tried yet";
     st.settled = true;
+    st.lease->settle(); // only now may it tell being alone from not having reached anyone
   }
   if (!st.incompatible.empty() && st.links.empty())
     return "every peer reached speaks another cluster protocol version";
@@ -225,11 +226,12 @@ void lease_view(agent_actor* self) {
 
 void publish(agent_actor* self) {
   auto& st = self->state;
+  auto why_not_ready = not_ready(self); // may settle the lease keeper
   // The lease first: a view change voids it before anything routes by the new view.
   lease_view(self);
   publish_lease(self);
   st.shared->publish(*st.view, st.routers, trusted_nodes(self),
-                     st.cfg.tls ? "mutual-tls" : "insecure", not_ready(self));
+                     st.cfg.tls ? "mutual-tls" : "insecure", why_not_ready);
   if (!st.metrics)
     return;
   auto& gauge =
@@ -324,8 +326,14 @@ void learn_candidates(agent_actor* self, const std::vector<std::string>& peers) 
 
 // An attempt on `address` ended, whichever way.
 void attempted(agent_actor* self, const std::string& address) {
-  self->state.dialing.erase(address);
-  self->state.attempted.insert(address);
+  auto& st = self->state;
+  st.dialing.erase(address);
+  st.attempted.insert(address);
+  if (st.settled)
+    return;
+  (void)not_ready(self); // latches `settled` once the last address known was tried
+  if (st.settled)
+    publish_lease(self); // so a node alone holds its lease from now on, not at the next round
 }
 
 // Our half of a handshake we started: ask for a nonce (sending ours), prove the secret over

@@ -59,7 +59,8 @@ lease_state lease_keeper::publish(clock::time_point now) {
   lease_state next;
   next.from = not_before_;
   // Alone: nobody else could answer for a key, unless this node was cut off before it was.
-  next.until = peers_.empty() && !alone_ok_ ? clock::time_point::min() : clock::time_point::max();
+  next.until = !settled_ || (peers_.empty() && !alone_ok_) ? clock::time_point::min()
+                                                           : clock::time_point::max();
   for (const auto& p : peers_) {
     auto c = confirmed_.find(p);
     if (c == confirmed_.end()) {

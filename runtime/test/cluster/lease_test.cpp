@@ -15,9 +15,21 @@ using clock = lease_keeper::clock;
 
 class cluster_lease : public ::testing::Test {
 protected:
+  cluster_lease() { keeper.settle(); }
+
   clock::time_point t0 = clock::time_point{} + 1h;
   lease_keeper keeper{300ms};
 };
+
+TEST_F(cluster_lease, none_is_held_before_every_known_peer_was_tried) {
+  // A restarted node that has not reached its peers yet sees a view of itself alone.
+  lease_keeper starting{300ms};
+  starting.on_view("a", {}, t0);
+  EXPECT_EQ(starting.publish(t0).at(t0), 0u);
+  EXPECT_EQ(starting.publish(t0 + 1h).at(t0 + 1h), 0u);
+  starting.settle(); // every seed answered or failed: it really is alone
+  EXPECT_NE(starting.publish(t0 + 1h).at(t0 + 1h), 0u);
+}
 
 TEST_F(cluster_lease, a_node_alone_holds_it_for_good) {
   keeper.on_view("a", {}, t0);
@@ -104,6 +116,7 @@ TEST_F(cluster_lease, a_node_left_alone_under_its_lease_keeps_it_one_cut_off_fir
   EXPECT_NE(keeper.publish(t0 + 100ms).at(t0 + 1h), 0u);
 
   lease_keeper thawed{300ms};
+  thawed.settle();
   thawed.on_view("v", {"b/1"}, t0);
   thawed.on_answer("b/1", thawed.epoch(), t0, "v");
   thawed.publish(t0);

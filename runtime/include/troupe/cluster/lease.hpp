@@ -70,6 +70,11 @@ public:
   /// ("name/incarnation") of the other members that are not down.
   void on_view(std::string digest, std::set<std::string> peers, clock::time_point now);
 
+  /// This node has tried every peer address it knows of once. No lease is held before: a node
+  /// that started alone while its peers were one handshake away would answer for every key,
+  /// from memory, beside them.
+  void settle() noexcept { settled_ = true; }
+
   /// The current view's number: a question asked now carries it, its answer hands it back.
   uint64_t epoch() const noexcept { return epoch_; }
 
@@ -98,6 +103,7 @@ private:
   clock::time_point not_before_ = clock::time_point::min();
   clock::time_point renewed_until_ = clock::time_point::min(); // the latest end of any lease
   bool alone_ok_ = true; // with no peer: whether it got there under a lease
+  bool settled_ = false; // see settle()
   lease_state last_;
   uint64_t last_epoch_ = 0;
 };
