@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cluster/three_node_suite.hpp"
 #include "support/cluster.hpp"
-#include "support/postgres_suite.hpp"
 
 namespace troupe::testing {
 namespace {
@@ -37,26 +37,8 @@ struct writes {
   std::vector<std::pair<clock::time_point, int>> outcomes; // when, status
 };
 
-class placement_process : public postgres_suite {
+class placement_process : public three_node_suite {
 protected:
-  void SetUp() override {
-    ASSERT_NE(pg_, nullptr);
-    cluster_ = std::make_unique<test_cluster>(std::vector<std::string>{
-        "--store", "postgres", "--database-url", pg_->url(), "--jwt-secret",
-        "cluster-test-jwt-secret-0123456789abcdef", "--hash-threads", "1", "--db-pool-size", "2"});
-    for (auto name : {"n1", "n2", "n3"})
-      cluster_->start(name);
-    auto problem = cluster_->await_all_up();
-    ASSERT_FALSE(problem) << *problem;
-  }
-
-  test_cluster::member& node(size_t i) { return (*cluster_)[i]; }
-
-  static json parse(const http_reply& r) {
-    auto body = json::parse(r.body, nullptr, false);
-    return body.is_object() ? body : json::object();
-  }
-
   /// Registers `email` through node `via` and logs in through the next node.
   account new_account(const std::string& email, size_t via) {
     auto reg = node(via).node->send(
@@ -144,8 +126,6 @@ protected:
     auto code = node(i).node->proc.wait_exit(30s);
     return {code, clock::now() - since};
   }
-
-  std::unique_ptr<test_cluster> cluster_;
 };
 
 /// The default --drain-timeout-ms: a node that waits for a taker of its keys waits this long.

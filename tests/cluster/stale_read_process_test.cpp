@@ -18,8 +18,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cluster/three_node_suite.hpp"
 #include "support/cluster.hpp"
-#include "support/postgres_suite.hpp"
 
 namespace troupe::testing {
 namespace {
@@ -58,26 +58,8 @@ struct freeze_window {
   clock::time_point resumed;
 };
 
-class stale_read_process : public postgres_suite {
+class stale_read_process : public three_node_suite {
 protected:
-  void SetUp() override {
-    ASSERT_NE(pg_, nullptr);
-    cluster_ = std::make_unique<test_cluster>(std::vector<std::string>{
-        "--store", "postgres", "--database-url", pg_->url(), "--jwt-secret",
-        "cluster-test-jwt-secret-0123456789abcdef", "--hash-threads", "1", "--db-pool-size", "2"});
-    for (auto name : {"n1", "n2", "n3"})
-      cluster_->start(name);
-    auto problem = cluster_->await_all_up();
-    ASSERT_FALSE(problem) << *problem;
-  }
-
-  test_cluster::member& node(size_t i) { return (*cluster_)[i]; }
-
-  static json parse(const http_reply& r) {
-    auto body = json::parse(r.body, nullptr, false);
-    return body.is_object() ? body : json::object();
-  }
-
   http_reply call(size_t via, const std::string& method, const account& a,
                   const std::string& body = {}) {
     auto h = a.auth;
@@ -137,8 +119,6 @@ protected:
       out.push_back(o);
     }
   }
-
-  std::unique_ptr<test_cluster> cluster_;
 };
 
 TEST_F(stale_read_process, no_read_returns_less_than_an_acknowledged_write_across_freezes) {

@@ -3,7 +3,7 @@
 // key owned elsewhere, or a request from another node that came without the lease, is refused
 // unprocessed.
 
-#include "fixture.hpp"
+#include "region_suite.hpp"
 #include "troupe/placement/ask.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/region.hpp"
@@ -14,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 using supervision::test::ping_atom;
 
-class lease_region_test : public supervision::test::supervision_test {
+class lease_region_test : public test::region_suite {
 protected:
   lease_region_test() {
     kind_.name = "thing";
@@ -33,24 +33,8 @@ protected:
     run();
   }
 
-  /// Asks entity `key` for ping through ask(); the reply or the error text lands in the slot.
-  std::shared_ptr<std::string> ask_ping(const std::string& key,
-                                        std::shared_ptr<const directory> known = nullptr) {
-    auto out = std::make_shared<std::string>();
-    keep(sys_ref().spawn([=, region = region_](caf::event_based_actor* self) {
-      ask(
-          self, region, key, 10s, std::make_tuple(ping_atom::value),
-          [=](const std::string& reply) { *out = reply; },
-          [=](const caf::error& err) { *out = "error: " + describe(err); }, 3, known);
-    }));
-    return out;
-  }
-
   std::shared_ptr<uint64_t> tenure_ = std::make_shared<uint64_t>(1);
   std::shared_ptr<bool> owned_ = std::make_shared<bool>(true);
-  std::shared_ptr<directory> directory_ = std::make_shared<directory>();
-  entity_kind kind_;
-  caf::actor region_;
 };
 
 TEST_F(lease_region_test, a_request_waits_while_the_lease_is_not_held) {

@@ -1,7 +1,7 @@
 // Regions: activation on first use, idle passivation, one activation per key,
 // reactivation after a crash, and ask()'s retry when an activation went away.
 
-#include "fixture.hpp"
+#include "region_suite.hpp"
 #include "troupe/placement/ask.hpp"
 #include "troupe/placement/directory.hpp"
 #include "troupe/placement/region.hpp"
@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 using supervision::test::crash_atom;
 using supervision::test::ping_atom;
 
-class region_test : public supervision::test::supervision_test {
+class region_test : public test::region_suite {
 protected:
   region_test() {
     kind_.name = "thing";
@@ -45,26 +45,9 @@ protected:
     return *out;
   }
 
-  /// Asks entity `key` for ping through ask(); returns the reply or the error text.
-  std::shared_ptr<std::string> ask_ping(const std::string& key,
-                                        std::shared_ptr<const directory> known = nullptr) {
-    auto out = std::make_shared<std::string>();
-    keep(sys_ref().spawn([=, region = region_](caf::event_based_actor* self) {
-      ask(
-          self, region, key, 10s, std::make_tuple(ping_atom::value),
-          [=](const std::string& reply) { *out = reply; },
-          [=](const caf::error& err) { *out = "error: " + describe(err); }, 3, known);
-    }));
-    return out;
-  }
-
   uint64_t count() {
     return metrics_->gauges("troupe_entities_active", "", {"kind"}).with({"thing"}).value();
   }
-
-  std::shared_ptr<directory> directory_ = std::make_shared<directory>();
-  entity_kind kind_;
-  caf::actor region_;
 };
 
 TEST_F(region_test, the_first_resolve_activates_and_later_ones_reuse_the_activation) {
