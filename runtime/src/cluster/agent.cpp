@@ -175,15 +175,17 @@ std::string not_ready(agent_actor* self) {
     for (const auto& m : st.view->members())
       if (m.state != member_state::down)
         live.insert(m.address);
-    size_t untried = 0;
+    size_t untried = 0, others = 0;
     for (const auto& a : st.candidates)
-      if (a != st.address && st.self_aliases.count(a) == 0 && st.attempted.count(a) == 0 &&
-          live.count(a) == 0)
-        ++untried;
+      if (a != st.address && st.self_aliases.count(a) == 0) {
+        ++others;
+        if (st.attempted.count(a) == 0 && live.count(a) == 0)
+          ++untried;
+      }
     if (untried > 0)
       return "joining: " + std::to_string(untried) + " known peer address(es) not tried yet";
     st.settled = true;
-    st.lease->settle(); // only now may it tell being alone from not having reached anyone
+    st.lease->settle(others > 0); // a node that knew of peers waits for one to confirm it
   }
   if (!st.incompatible.empty() && st.links.empty())
     return "every peer reached speaks another cluster protocol version";

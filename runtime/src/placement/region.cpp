@@ -244,9 +244,10 @@ private:
   // Only under the lease (see `cluster::lease_keeper`): while this node does not hold it, who
   // owns the key is not settled (views differ, or a lost peer may still answer for its keys),
   // and the request waits here until it is, up to `settle_timeout`. A key this node does not
-  // own is refused as if its activation were gone: the caller's ask routes it again. A request
-  // from another node that came while the lease was not held, or under an earlier tenure, is
-  // refused unprocessed (`not_settled`; the caller's ask sends it again after a pause): its
+  // own (the caller's view differs, or this node is leaving) and a region that is stopping
+  // refuse the request unprocessed (`not_settled`): the caller's ask_owner routes it again
+  // after a pause, by then most likely by the same view as this node. So is a request
+  // from another node that came while the lease was not held, or under an earlier tenure: its
   // sender may have given up on it long ago (a node that was frozen reads what its peers sent
   // before they marked it down and failed those requests to their callers), and carried out now
   // it would land on top of writes acknowledged since. An activation made under an earlier
@@ -254,7 +255,7 @@ private:
   // steps aside, and the request waits for a fresh one.
   void route(request r) {
     if (stopping_)
-      return r.promise.deliver(make_error(errc::shutting_down, kind_.name + " region is stopping"));
+      return r.promise.deliver(make_error(errc::not_settled, kind_.name + " region is stopping"));
     // Ownership before the tenure: the lease is voided before a new view is published.
     bool owned = !kind_.owned_here || kind_.owned_here(r.key);
     auto t = tenure();
@@ -264,7 +265,8 @@ private:
     if (t == 0)
       return wait(std::move(r), "who owns it is not settled");
     if (!owned)
-      return r.promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+      return r.promise.deliver(
+          make_error(errc::not_settled, kind_.name + " " + r.key + " is not owned here"));
     auto i = entities_.find(r.key);
     if (i != entities_.end() && i->second.tenure != t && !i->second.passivating &&
         !i->second.retiring) {

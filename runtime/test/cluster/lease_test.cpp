@@ -15,7 +15,7 @@ using clock = lease_keeper::clock;
 
 class cluster_lease : public ::testing::Test {
 protected:
-  cluster_lease() { keeper.settle(); }
+  cluster_lease() { keeper.settle(false); }
 
   clock::time_point t0 = clock::time_point{} + 1h;
   lease_keeper keeper{300ms};
@@ -27,8 +27,23 @@ TEST_F(cluster_lease, none_is_held_before_every_known_peer_was_tried) {
   starting.on_view("a", {}, t0);
   EXPECT_EQ(starting.publish(t0).at(t0), 0u);
   EXPECT_EQ(starting.publish(t0 + 1h).at(t0 + 1h), 0u);
-  starting.settle(); // every seed answered or failed: it really is alone
+  starting.settle(false); // it knew of no peer: a cluster of one
   EXPECT_NE(starting.publish(t0 + 1h).at(t0 + 1h), 0u);
+}
+
+TEST_F(cluster_lease, a_node_that_knew_of_peers_holds_none_alone_until_one_confirmed_it) {
+  // Every dial attempt failed (a slow handshake proves nothing): its peers may be up and
+  // answering for every key.
+  lease_keeper restarted{300ms};
+  restarted.on_view("c", {}, t0);
+  restarted.settle(true);
+  EXPECT_EQ(restarted.publish(t0 + 1h).at(t0 + 1h), 0u);
+  restarted.on_view("abc", {"a/1", "b/1"}, t0 + 1h);
+  restarted.on_answer("a/1", restarted.epoch(), t0 + 1h, "abc");
+  restarted.on_answer("b/1", restarted.epoch(), t0 + 1h, "abc");
+  EXPECT_NE(restarted.publish(t0 + 1h).at(t0 + 1h), 0u);
+  restarted.on_view("c", {}, t0 + 1h + 100ms); // both died while it could hear them
+  EXPECT_NE(restarted.publish(t0 + 1h + 100ms).at(t0 + 2h), 0u);
 }
 
 TEST_F(cluster_lease, a_node_alone_holds_it_for_good) {
@@ -116,7 +131,7 @@ TEST_F(cluster_lease, a_node_left_alone_under_its_lease_keeps_it_one_cut_off_fir
   EXPECT_NE(keeper.publish(t0 + 100ms).at(t0 + 1h), 0u);
 
   lease_keeper thawed{300ms};
-  thawed.settle();
+  thawed.settle(false);
   thawed.on_view("v", {"b/1"}, t0);
   thawed.on_answer("b/1", thawed.epoch(), t0, "v");
   thawed.publish(t0);

@@ -83,7 +83,7 @@ TEST_F(lease_region_test, a_key_owned_elsewhere_is_refused_unprocessed) {
   *owned_ = false;
   auto reply = ask_ping("k1");
   run();
-  EXPECT_NE(reply->find("request_receiver_down"), std::string::npos) << *reply;
+  EXPECT_NE(reply->find("not_settled"), std::string::npos) << *reply;
   EXPECT_TRUE(log_->take().empty());
 }
 

@@ -70,10 +70,16 @@ public:
   /// ("name/incarnation") of the other members that are not down.
   void on_view(std::string digest, std::set<std::string> peers, clock::time_point now);
 
-  /// This node has tried every peer address it knows of once. No lease is held before: a node
-  /// that started alone while its peers were one handshake away would answer for every key,
-  /// from memory, beside them.
-  void settle() noexcept { settled_ = true; }
+  /// This node has tried every peer address it knows of once; `knew_peers` if there was any.
+  /// No lease is held before. And a node that knew of peers never holds one alone before a
+  /// peer confirmed its view: a failed attempt proves nothing (a slow handshake, a lost
+  /// packet), and a node that started alone while its peers were one handshake away would
+  /// answer for every key, from memory, beside them.
+  void settle(bool knew_peers) noexcept {
+    settled_ = true;
+    if (knew_peers && renewed_until_ == clock::time_point::min()) // never held one with peers
+      alone_ok_ = false;
+  }
 
   /// The current view's number: a question asked now carries it, its answer hands it back.
   uint64_t epoch() const noexcept { return epoch_; }
