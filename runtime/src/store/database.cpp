@@ -10,6 +10,7 @@
 
 #include <caf/sec.hpp>
 #include <pqxx/connection>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/subtransaction>
 #include <pqxx/transaction>
@@ -72,6 +73,7 @@ struct database_state {
   observability::gauge* up_metric = nullptr;
   observability::counter* commits_metric = nullptr;
   observability::histogram* batch_metric = nullptr;
+  observability::counter* isolated_metric = nullptr;
   observability::counter* attempts_metric = nullptr;
   observability::family<observability::histogram>* seconds_metric = nullptr;
 
@@ -236,10 +238,58 @@ public:
   }
 };
 
-// Runs every step of `batch` in its own savepoint of one transaction and commits it once.
-// A step's error value or exception stays its own; an exception that broke the connection,
-// or a savepoint that cannot be rolled back, escapes and fails the whole batch.
-void run_batch(pqxx::connection_base& conn, const std::vector<std::shared_ptr<write_item>>& batch) {
+// Runs every step of `batch` straight in one transaction, with no SAVEPOINT and RELEASE
+// round trips per write: the usual case, where every write goes through. Returns false, with
+// nothing kept, as soon as one fails (an error value or an exception) or the transaction did
+// not commit (a step caught a statement's error and went on, and COMMIT of an aborted
+// transaction is a rollback that libpqxx 6 does not report, hence BEGIN and COMMIT by hand and
+// a probe before COMMIT).
+// A lone write's failure is its answer (its own savepoint would have rolled back the same);
+// an exception that broke the connection escapes and fails the whole batch.
+bool run_together(pqxx::connection_base& conn,
+                  const std::vector<std::shared_ptr<write_item>>& batch) {
+  pqxx::nontransaction tx{conn};
+  tx.exec0("BEGIN");
+  caf::error err;
+  try {
+    for (const auto& item : batch)
+      if ((err = item->step.run(tx)))
+        break;
+  } catch (...) {
+    bool broken = false;
+    err = map_current_exception(broken);
+    if (broken)
+      throw;
+  }
+  if (err) {
+    tx.exec0("ROLLBACK");
+    if (batch.size() > 1)
+      return false;
+    batch.front()->result = std::move(err);
+    return true;
+  }
+  try {
+    // Any statement fails in an aborted transaction; sent with COMMIT, it costs no round trip.
+    tx.exec0("SELECT 1; COMMIT");
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::in_doubt_error&) {
+    throw;
+  } catch (const pqxx::sql_error&) {
+    tx.exec0("ROLLBACK");
+    return false;
+  }
+  for (const auto& item : batch)
+    item->result = caf::error{};
+  return true;
+}
+
+// Runs every step of `batch` in its own savepoint of one transaction and commits it once: for
+// a batch in which a write failed. A step's error value or exception stays its own; an
+// exception that broke the connection, or a savepoint that cannot be rolled back, escapes and
+// fails the whole batch.
+void run_isolated(pqxx::connection_base& conn,
+                  const std::vector<std::shared_ptr<write_item>>& batch) {
   pqxx::work tx{conn};
   for (const auto& item : batch) {
     auto name = conn.adorn_name("troupe_write");
@@ -304,6 +354,12 @@ std::shared_ptr<database> database::start(caf::actor_system& sys, database_confi
         &metrics
              ->histograms("troupe_db_batch_size", "Writes per shared write transaction.", {},
                           {1, 2, 4, 8, 16, 32, 64, 128})
+             .with({});
+    st->isolated_metric =
+        &metrics
+             ->counters("troupe_db_batches_isolated_total",
+                        "Shared write transactions run again with a savepoint per write, "
+                        "because one write failed.")
              .with({});
     st->seconds_metric = &metrics->histograms("troupe_store_query_seconds",
                                               "Time a database job ran, by outcome.", {"outcome"});
@@ -392,7 +448,11 @@ troupe::detail::job_request database::write_request(detail::write_step step,
         ++q.running;
         lock.unlock();
         auto err = guarded(*st, context, [&](pqxx::connection_base& conn) {
-          detail::run_batch(conn, batch);
+          if (!detail::run_together(conn, batch)) {
+            if (st->isolated_metric)
+              st->isolated_metric->inc();
+            detail::run_isolated(conn, batch);
+          }
           return caf::error{};
         });
         if (!err && st->commits_metric) {
