@@ -331,11 +331,9 @@ void attempted(agent_actor* self, const std::string& address) {
   auto& st = self->state;
   st.dialing.erase(address);
   st.attempted.insert(address);
-  if (st.settled)
-    return;
-  (void)not_ready(self); // latches `settled` once the last address known was tried
-  if (st.settled)
-    publish_lease(self); // so a node alone holds its lease from now on, not at the next round
+  // Readiness, and the lease, may change with this attempt: published now, not at the next
+  // dial round.
+  publish(self);
 }
 
 // Our half of a handshake we started: ask for a nonce (sending ours), prove the secret over
@@ -384,10 +382,13 @@ void handshake(agent_actor* self, const std::string& address, caf::actor peer) {
           },
           [=](caf::error& err) {
             auto& st = self->state;
-            attempted(self, address);
             // A peer of another protocol version says so once; it is tried again quietly, as
-            // a rollout or rollback may settle it.
-            if (is(err, errc::invalid_state) && st.incompatible.insert(address).second)
+            // a rollout or rollback may settle it. Noted, and readiness published, before the
+            // line that says so.
+            bool incompatible =
+                is(err, errc::invalid_state) && st.incompatible.insert(address).second;
+            attempted(self, address);
+            if (incompatible)
               spdlog::error("cluster: the peer at {} refused this node: {}", address,
                             describe(err));
             else
