@@ -114,6 +114,19 @@ protected:
   }
 
   uint64_t commits() { return metrics_->counters("troupe_db_commits_total", "").with({}).value(); }
+  /// A write that stores `k`, then catches the duplicate-key error of writing 1 and goes on
+  /// as if it had succeeded (its transaction is aborted all the same).
+  static std::function<caf::expected<int>(pqxx::transaction_base&)> swallowing(int k) {
+    return [k](pqxx::transaction_base& tx) -> caf::expected<int> {
+      (void)put(k)(tx);
+      try {
+        (void)put(1)(tx);
+      } catch (const pqxx::unique_violation&) {
+      }
+      return k;
+    };
+  }
+
   uint64_t isolated() {
     return metrics_->counters("troupe_db_batches_isolated_total", "").with({}).value();
   }
@@ -378,14 +391,7 @@ TEST_F(database_test, a_failing_step_rolls_back_only_its_own_savepoint) {
       return 1;
     });
     // Catching a statement's error does not make the savepoint good again.
-    swallowed = write_async<int>(self, [](pqxx::transaction_base& tx) -> caf::expected<int> {
-      (void)put(15)(tx);
-      try {
-        (void)put(1)(tx);
-      } catch (const pqxx::unique_violation&) {
-      }
-      return 15;
-    });
+    swallowed = write_async<int>(self, swallowing(15));
     ok2 = write_async<int>(self, put(13));
   });
   ASSERT_TRUE(run_until([&] { return ok2->has() && ok1->has() && refused->has(); }, 10s));
@@ -451,16 +457,8 @@ TEST_F(database_test, a_lone_write_that_swallows_a_statement_error_is_not_acknow
     return true;
   }));
   std::shared_ptr<result_slot<int>> swallowed;
-  inside_actor([&](caf::event_based_actor* self) {
-    swallowed = write_async<int>(self, [](pqxx::transaction_base& tx) -> caf::expected<int> {
-      (void)put(22)(tx);
-      try {
-        (void)put(1)(tx);
-      } catch (const pqxx::unique_violation&) {
-      }
-      return 22;
-    });
-  });
+  inside_actor(
+      [&](caf::event_based_actor* self) { swallowed = write_async<int>(self, swallowing(22)); });
   ASSERT_TRUE(run_until([&] { return swallowed->has(); }, 10s));
   ASSERT_FALSE(*swallowed->value) << "acknowledged, yet rolled back";
   EXPECT_TRUE(is(swallowed->value->error(), errc::store_failure))
