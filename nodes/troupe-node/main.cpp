@@ -65,6 +65,7 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   add_error_category(cfg);
   if (opts.actor_threads > 0)
     cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
+  cfg.set("scheduler.policy", caf::atom_from_string(opts.actor_scheduler));
   // Entity messages and answers cross nodes: their types must be known by name.
   placement::add_message_types(cfg);
   cfg.add_message_type<user::user_record>("troupe.user_record");

@@ -164,6 +164,10 @@ parse_result parse_options(int argc, const char* const* argv) {
   app.add_option("--actor-threads", o.actor_threads, "Actor scheduler threads (0 = one per core)")
       ->envname("TROUPE_ACTOR_THREADS")
       ->check(CLI::Range(size_t{0}, size_t{256}));
+  app.add_option("--actor-scheduler", o.actor_scheduler,
+                 "sharing (idle threads sleep until woken) or stealing (idle threads poll)")
+      ->envname("TROUPE_ACTOR_SCHEDULER")
+      ->check(CLI::IsMember({"sharing", "stealing"}));
   app.add_option("--store", o.store, "memory (lost on exit) or postgres")
       ->envname("TROUPE_STORE")
       ->check(CLI::IsMember({"memory", "postgres"}));

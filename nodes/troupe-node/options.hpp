@@ -46,6 +46,11 @@ struct node_options {
   bool access_log = true;
   /// CAF scheduler threads; 0 means one per core.
   size_t actor_threads = 0;
+  /// How idle scheduler threads wait for work: "sharing" (one queue; an idle thread sleeps
+  /// until woken) or "stealing" (a queue per thread; idle threads poll, which costs CPU
+  /// while idle and a poll interval of latency, and pays off only under heavy load on many
+  /// cores).
+  std::string actor_scheduler = "sharing";
   /// "memory" (loses data on exit) or "postgres".
   std::string store = "memory";
   /// libpq URL of the database, for `--store postgres`.

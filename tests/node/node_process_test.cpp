@@ -128,6 +128,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_flag_case{{"--log-level", "loud"}, {}, "--log-level"},
         bad_flag_case{{}, {{"TROUPE_LOG_FORMAT", "xml"}}, "--log-format"},
         bad_flag_case{{"--http-threads", "0"}, {}, "--http-threads"},
+        bad_flag_case{{}, {{"TROUPE_ACTOR_SCHEDULER", "fifo"}}, "--actor-scheduler"},
         bad_flag_case{{"--store", "postgres"}, {}, "--database-url"},
         bad_flag_case{{"--jwt-secret", "short"}, {}, "--jwt-secret"},
         bad_flag_case{{"--admin-email", "a@b.c"}, {}, "--admin-password"},
