@@ -177,7 +177,7 @@ public:
         self,
         [user_id](pqxx::connection_base& c) -> caf::expected<preferences> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           return prefs_of(tx, user_id);
         },
         std::move(done));
@@ -202,7 +202,7 @@ public:
         [user_id,
          limit](pqxx::connection_base& c) -> caf::expected<std::vector<notification_record>> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           std::vector<notification_record> out;
           for (const auto& row :
                tx.exec_prepared("notification_list", user_id, static_cast<int64_t>(limit)))

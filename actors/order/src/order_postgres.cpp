@@ -94,7 +94,7 @@ public:
         self,
         [id](pqxx::connection_base& c) -> caf::expected<order_record> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           auto rows = tx.exec_prepared("order_by_id", id);
           if (rows.empty())
             return make_error(errc::no_such_record, "no such order");
@@ -150,7 +150,7 @@ public:
         self,
         [q](pqxx::connection_base& c) -> caf::expected<std::vector<order_record>> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           auto rows = tx.exec_prepared(
               "order_list", q.user_id, q.status ? to_string(*q.status) : "",
               q.before ? q.before->first : int64_t{-1},
@@ -178,7 +178,7 @@ public:
         [before_ms, limit, full,
          sweep = sweep_](pqxx::connection_base& c) -> caf::expected<std::vector<std::string>> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           std::vector<std::string> out;
           auto from = full ? int64_t{0} : sweep->mark.load();
           auto next_mark = before_ms - sweep_margin_ms;

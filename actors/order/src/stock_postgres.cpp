@@ -118,7 +118,7 @@ public:
         self,
         [sku](pqxx::connection_base& c) -> caf::expected<stock_state> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           auto rows = tx.exec_prepared("stock_get", sku);
           if (rows.empty())
             return make_error(errc::no_such_record, "no stock of " + sku);

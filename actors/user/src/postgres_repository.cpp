@@ -70,7 +70,7 @@ public:
         self,
         [id](pqxx::connection_base& c) -> caf::expected<user_record> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           return one(tx.exec_prepared("user_by_id", id));
         },
         std::move(done));
@@ -82,7 +82,7 @@ public:
         self,
         [email](pqxx::connection_base& c) -> caf::expected<user_record> {
           prepare_all(c);
-          pqxx::read_transaction tx{c};
+          pqxx::nontransaction tx{c};
           return one(tx.exec_prepared("user_by_email", email));
         },
         std::move(done));

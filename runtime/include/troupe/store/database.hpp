@@ -79,6 +79,10 @@ public:
 
   /// Runs `job` with a worker's connection and then `done(result)` inside `self`; libpqxx
   /// exceptions from `job` arrive as `errc` errors, never as exceptions.
+  ///
+  /// Reads go through a `pqxx::nontransaction`: under READ COMMITTED every statement takes
+  /// its own snapshot with or without BEGIN around it, so a read transaction would answer the
+  /// same after two more round trips (BEGIN and SET TRANSACTION READ ONLY) and a third after it.
   template <class T>
   void run(caf::event_based_actor* self,
            std::function<caf::expected<T>(pqxx::connection_base&)> job,
