@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
@@ -90,6 +91,11 @@ private:
 
   void settle(const std::string& id, const std::string& channel_name, uint32_t attempts,
               const std::string& error) {
+    if (error.empty()) {
+      count(channel_name, "sent");
+      sent_.push_back(id);
+      return mark_sent();
+    }
     auto me = shared_from_this();
     auto done = [me](caf::expected<bool> stored) {
       if (!stored)
@@ -98,10 +104,6 @@ private:
       me->poll();
       me->quit_when_idle();
     };
-    if (error.empty()) {
-      count(channel_name, "sent");
-      return store_->mark_sent(self_, id, done);
-    }
     auto dead = attempts >= cfg_.max_attempts;
     count(channel_name, dead ? "dead" : "failed");
     auto delay = cfg_.retry_initial * (1LL << std::min<uint32_t>(attempts - 1, 20));
@@ -109,6 +111,31 @@ private:
     if (dead)
       spdlog::warn("notifications: {} is a dead letter after {} attempts: {}", id, attempts, error);
     store_->mark_failed(self_, id, error, dead, retry_in, done);
+  }
+
+  // Records every delivery that came back since the last such write, in one write; those that
+  // come back while it runs wait for the next (group commit, per dispatcher). Until a
+  // delivery is recorded it counts as in flight, so a stop waits for it.
+  void mark_sent() {
+    if (marking_ || sent_.empty())
+      return;
+    marking_ = true;
+    auto ids = std::move(sent_);
+    sent_.clear();
+    auto n = ids.size();
+    auto me = shared_from_this();
+    store_->mark_sent(self_, std::move(ids), [me, n](caf::expected<size_t> stored) {
+      // Unrecorded, they stay claimed until the lease runs out and are then sent again:
+      // at least once, never lost.
+      if (!stored)
+        spdlog::warn("notifications: cannot record {} delivered attempts: {}", n,
+                     describe(stored.error()));
+      me->marking_ = false;
+      me->in_flight_ -= n;
+      me->mark_sent();
+      me->poll();
+      me->quit_when_idle();
+    });
   }
 
   void count(const std::string& channel_name, const char* outcome) {
@@ -127,6 +154,9 @@ private:
   std::shared_ptr<observability::registry> metrics_;
   size_t in_flight_ = 0;
   bool polling_ = false;
+  // Delivered attempts not yet recorded, and whether a write recording others runs.
+  std::vector<std::string> sent_;
+  bool marking_ = false;
   std::optional<caf::error> stopping_;
 };
 

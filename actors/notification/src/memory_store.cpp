@@ -65,12 +65,15 @@ public:
     done(std::move(out));
   }
 
-  void mark_sent(caf::event_based_actor*, std::string id, reply<bool> done) override {
-    change(id, [](entry& e) {
-      e.record.status = delivery_status::sent;
-      e.record.last_error.clear();
-    });
-    done(true);
+  void mark_sent(caf::event_based_actor*, std::vector<std::string> ids,
+                 reply<size_t> done) override {
+    size_t found = 0;
+    for (const auto& id : ids)
+      found += change(id, [](entry& e) {
+        e.record.status = delivery_status::sent;
+        e.record.last_error.clear();
+      });
+    done(found);
   }
 
   void mark_failed(caf::event_based_actor*, std::string id, std::string error, bool dead,
@@ -127,15 +130,18 @@ private:
     return i == prefs_.end() ? preferences{user_id} : i->second;
   }
 
+  // Records an attempt on notification `id` and returns whether there is one.
   template <class Fn>
-  void change(const std::string& id, Fn fn) {
+  bool change(const std::string& id, Fn fn) {
     std::lock_guard guard{mtx_};
-    if (auto i = rows_.find(id); i != rows_.end()) {
-      fn(i->second);
-      i->second.record.attempts += 1;
-      i->second.record.updated_at_ms = unix_now_ms();
-      i->second.claimed_until_ms = 0;
-    }
+    auto i = rows_.find(id);
+    if (i == rows_.end())
+      return false;
+    fn(i->second);
+    i->second.record.attempts += 1;
+    i->second.record.updated_at_ms = unix_now_ms();
+    i->second.claimed_until_ms = 0;
+    return true;
   }
 
   std::mutex mtx_;

@@ -1,5 +1,7 @@
 // The notification SQL, all of it; every statement is prepared once per connection.
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 #include "troupe/core/clock.hpp"
@@ -50,7 +52,8 @@ void prepare_all(pqxx::connection_base& c) {
                           columns);
   store::prepare_once(c, "notification_sent",
                       "UPDATE notifications SET status = 'sent', attempts = attempts + 1, "
-                      "last_error = '', claimed_until = NULL, updated_at = now() WHERE id = $1");
+                      "last_error = '', claimed_until = NULL, updated_at = now() "
+                      "WHERE id = ANY($1::uuid[])");
   store::prepare_once(c, "notification_failed",
                       "UPDATE notifications SET status = $3, attempts = attempts + 1, "
                       "last_error = $2, claimed_until = NULL, updated_at = now(), "
@@ -147,13 +150,16 @@ public:
         std::move(done));
   }
 
-  void mark_sent(caf::event_based_actor* self, std::string id, reply<bool> done) override {
-    db_->write<bool>(
+  void mark_sent(caf::event_based_actor* self, std::vector<std::string> ids,
+                 reply<size_t> done) override {
+    // Claimed rows only ever carry ids this store made; anything else names no row.
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [](const auto& id) { return !is_uuid(id); }),
+              ids.end());
+    db_->write<size_t>(
         self,
-        [id](pqxx::transaction_base& tx) -> caf::expected<bool> {
+        [ids = store::array_literal(ids)](pqxx::transaction_base& tx) -> caf::expected<size_t> {
           prepare_all(tx.conn());
-          tx.exec_prepared("notification_sent", id);
-          return true;
+          return tx.exec_prepared("notification_sent", ids).affected_rows();
         },
         std::move(done));
   }

@@ -26,17 +26,6 @@ void prepare_all(pqxx::connection_base& conn) {
                       " order by id limit $1");
 }
 
-std::string to_array_literal(const std::vector<int64_t>& ids) {
-  std::string result = "{";
-  for (auto id : ids) {
-    if (result.size() > 1)
-      result += ',';
-    result += std::to_string(id);
-  }
-  result += '}';
-  return result;
-}
-
 } // namespace
 
 caf::expected<poll_result> mark_and_poll(pqxx::connection_base& conn,
@@ -44,7 +33,7 @@ caf::expected<poll_result> mark_and_poll(pqxx::connection_base& conn,
   prepare_all(conn);
   pqxx::work tx{conn};
   if (!delivered.empty())
-    tx.exec_prepared("troupe_outbox_mark", to_array_literal(delivered));
+    tx.exec_prepared("troupe_outbox_mark", store::array_literal(delivered));
   poll_result result;
   auto stats = tx.exec_prepared1("troupe_outbox_stats");
   result.pending = stats[0].as<int64_t>();

@@ -37,4 +37,32 @@ void prepare_once(pqxx::connection_base& conn, const std::string& name, const st
   conn.prepare(name, sql);
 }
 
+std::string array_literal(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (auto v : values) {
+    if (out.size() > 1)
+      out += ',';
+    out += std::to_string(v);
+  }
+  return out + '}';
+}
+
+std::string array_literal(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1)
+      out += ',';
+    // Quoted, every element is a string as it stands (even "NULL" or empty) once its
+    // quotes and backslashes are escaped.
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + '}';
+}
+
 } // namespace troupe::store

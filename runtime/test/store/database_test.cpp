@@ -181,6 +181,35 @@ TEST_F(database_test, job_runs_and_returns_rows) {
   EXPECT_EQ(metrics_->gauges("troupe_store_up", "").with({}).value(), 1);
 }
 
+TEST_F(database_test, array_literals_bind_any_strings_and_numbers) {
+  start(config());
+  ASSERT_TRUE(wait_ready()) << db_->status();
+  std::vector<std::string> texts{"plain", "", "NULL", "a,b", "{x}", "say \"hi\"", "back\\slash",
+                                 " padded ", "ünï"};
+  auto back = run_job<std::vector<std::string>>(
+      [texts](pqxx::connection_base& conn) -> caf::expected<std::vector<std::string>> {
+        prepare_once(conn, "unnest_text", "select unnest($1::text[])");
+        pqxx::nontransaction tx{conn};
+        std::vector<std::string> out;
+        for (const auto& row : tx.exec_prepared("unnest_text", array_literal(texts)))
+          out.push_back(row[0].is_null() ? "<null>" : row[0].as<std::string>());
+        return out;
+      });
+  ASSERT_TRUE(back) << describe(back.error());
+  EXPECT_EQ(*back, texts);
+  auto sums = run_job<std::string>([](pqxx::connection_base& conn) -> caf::expected<std::string> {
+    prepare_once(conn, "sum_bigint",
+                 "select coalesce(sum(x), 0)::text || ' ' || count(*) from unnest($1::bigint[]) x");
+    pqxx::nontransaction tx{conn};
+    auto some = tx.exec_prepared1(
+        "sum_bigint", array_literal(std::vector<int64_t>{-5, 0, 4'000'000'000'000'000'000, 7}));
+    auto none = tx.exec_prepared1("sum_bigint", array_literal(std::vector<int64_t>{}));
+    return some[0].as<std::string>() + " / " + none[0].as<std::string>();
+  });
+  ASSERT_TRUE(sums) << describe(sums.error());
+  EXPECT_EQ(*sums, "4000000000000000002 4 / 0 0");
+}
+
 TEST_F(database_test, migrations_apply_once) {
   std::vector<migration> ms{
       {2, "notes", "create table notes (id int primary key, body text)"},

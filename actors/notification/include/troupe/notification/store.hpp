@@ -110,8 +110,10 @@ public:
                          std::chrono::milliseconds lease,
                          reply<std::vector<notification_record>> done) = 0;
 
-  /// Records a delivered attempt.
-  virtual void mark_sent(caf::event_based_actor* self, std::string id, reply<bool> done) = 0;
+  /// Records a delivered attempt of each of `ids`, all in one write; answers how many
+  /// notifications it found.
+  virtual void mark_sent(caf::event_based_actor* self, std::vector<std::string> ids,
+                         reply<size_t> done) = 0;
 
   /// Records a failed attempt: `dead` ends the notification, else it is due again after
   /// `retry_in`.
