@@ -28,19 +28,28 @@ void prepare_all(pqxx::connection_base& c) {
   store::prepare_once(c, "contact_put",
                       "INSERT INTO notification_contacts (user_id, email) VALUES ($1, $2) "
                       "ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email");
-  store::prepare_once(c, "contact_get",
-                      "SELECT email FROM notification_contacts WHERE user_id = $1");
   store::prepare_once(c, "prefs_get",
                       "SELECT email, push, sms FROM notification_preferences WHERE user_id = $1");
   store::prepare_once(c, "prefs_put",
                       "INSERT INTO notification_preferences (user_id, email, push, sms, "
                       "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (user_id) DO UPDATE "
                       "SET email = $2, push = $3, sms = $4, updated_at = now()");
-  store::prepare_once(c, "notification_add",
-                      "INSERT INTO notifications (id, event_id, channel, user_id, recipient, "
-                      "subject, body, status, next_attempt_at, created_at, updated_at) VALUES "
-                      "($1, $2, $3, $4, $5, $6, $7, 'pending', now(), now(), now()) "
-                      "ON CONFLICT (event_id, channel) DO NOTHING");
+  // Every channel of an event the user accepts, in one statement: without an address on
+  // file the user id stands in as the recipient (push and SMS reach the user's registered
+  // devices through the provider). $3 is the event's own address, if it carries one.
+  store::prepare_once(
+      c, "notification_add",
+      "INSERT INTO notifications (id, event_id, channel, user_id, recipient, subject, body, "
+      "status, next_attempt_at, created_at, updated_at) "
+      "SELECT gen_random_uuid(), $1, ch.channel, $2::uuid, "
+      "CASE WHEN ch.channel = 'email' THEN COALESCE(NULLIF($3, ''), c.email, 'user:' || $2) "
+      "ELSE 'user:' || $2 END, $4, $5, 'pending', now(), now(), now() "
+      "FROM unnest($6::text[]) AS ch (channel) "
+      "LEFT JOIN notification_preferences p ON p.user_id = $2::uuid "
+      "LEFT JOIN notification_contacts c ON c.user_id = $2::uuid "
+      "WHERE CASE ch.channel WHEN 'email' THEN COALESCE(p.email, true) "
+      "WHEN 'push' THEN COALESCE(p.push, true) ELSE COALESCE(p.sms, true) END "
+      "ON CONFLICT (event_id, channel) DO NOTHING");
   // SKIP LOCKED: dispatchers on several nodes each take different rows.
   store::prepare_once(c, "notification_claim",
                       std::string{"UPDATE notifications SET claimed_until = now() + $2 * "
@@ -96,10 +105,6 @@ preferences prefs_of(pqxx::transaction_base& tx, const std::string& user_id) {
   return p;
 }
 
-bool accepts(const preferences& p, channel c) {
-  return c == channel::email ? p.email : c == channel::push ? p.push : p.sms;
-}
-
 class postgres_store final : public notification_store {
 public:
   explicit postgres_store(std::shared_ptr<store::database> db) : db_(std::move(db)) {}
@@ -113,23 +118,13 @@ public:
           prepare_all(tx.conn());
           if (!n.email.empty())
             tx.exec_prepared("contact_put", n.user_id, n.email);
-          auto email = n.email;
-          if (email.empty())
-            if (auto rows = tx.exec_prepared("contact_get", n.user_id); !rows.empty())
-              email = rows[0][0].as<std::string>();
-          auto prefs = prefs_of(tx, n.user_id);
-          size_t created = 0;
-          for (auto ch : n.channels) {
-            if (!accepts(prefs, ch))
-              continue;
-            // Without an address on file the user id stands in; push and SMS reach the
-            // user's registered devices through the provider.
-            auto recipient = ch == channel::email && !email.empty() ? email : "user:" + n.user_id;
-            created += tx.exec_prepared("notification_add", random_uuid(), n.event_id,
-                                        to_string(ch), n.user_id, recipient, n.subject, n.body)
-                           .affected_rows();
-          }
-          return created;
+          std::vector<std::string> channels;
+          for (auto ch : n.channels)
+            channels.push_back(to_string(ch));
+          return tx
+              .exec_prepared("notification_add", n.event_id, n.user_id, n.email, n.subject, n.body,
+                             store::array_literal(channels))
+              .affected_rows();
         },
         std::move(done));
   }
