@@ -58,92 +58,137 @@ public:
       : self_(self), ctx_(std::move(ctx)), repo_(std::move(repo)), cfg_(std::move(cfg)),
         backoff_(cfg_.retry_initial), barrier_(self) {}
 
-  caf::behavior start() {
-    auto me = shared_from_this();
-    return ctx_.load_first(
-        self_,
-        [me](auto done) {
-          me->repo_->load(me->self_, me->ctx_.key(),
-                          [me, done](caf::expected<order_record> loaded) {
-                            if (loaded)
-                              me->state_ = std::move(*loaded);
-                            else if (!is(loaded.error(), errc::no_such_record))
-                              return done(loaded.error());
-                            done({});
-                          });
-        },
-        [me] {
-          me->serve();
-          me->step(); // an unfinished saga goes on where the last activation left it
-        });
-  }
+  // Serves at once: the first message of most activations places a new order, which is
+  // inserted without a read (a conflict means a replay, and only then is the order read).
+  // Any other message reads the stored order first.
+  caf::behavior start() { return ctx_.serve_first(self_, handlers()); }
 
 private:
   using order_promise = caf::typed_response_promise<order_record>;
 
-  void serve() {
+  caf::message_handler handlers() {
     auto me = shared_from_this();
-    self_->become(ctx_.serve(
-        self_, caf::message_handler{
-                   [me](fetch_atom) -> caf::result<order_record> {
-                     if (!me->state_)
-                       return make_error(errc::no_such_record, "no such order");
-                     return *me->state_;
-                   },
-                   [me](place_atom, order_record& req) { return me->place(std::move(req)); },
-                   [me](cancel_atom) { return me->cancel(); },
-                   [me](resume_atom) { me->step(); },
-               }));
+    return caf::message_handler{
+        [me](fetch_atom) -> caf::result<order_record> {
+          auto promise = me->self_->make_response_promise<order_record>();
+          me->with_state([me, promise](const caf::error& err) mutable {
+            if (err)
+              promise.deliver(err);
+            else if (!me->state_)
+              promise.deliver(make_error(errc::no_such_record, "no such order"));
+            else
+              promise.deliver(*me->state_);
+          });
+          return promise;
+        },
+        [me](place_atom, order_record& req) { return me->place(std::move(req)); },
+        [me](cancel_atom) {
+          auto promise = me->self_->make_response_promise<order_record>();
+          me->with_state([me, promise](const caf::error& err) mutable {
+            if (err)
+              promise.deliver(err);
+            else
+              me->cancel(promise);
+          });
+          return promise;
+        },
+        [me](resume_atom) { me->with_state([me](const caf::error&) { me->step(); }); },
+    };
+  }
+
+  // Runs `then` once the stored order (or that there is none) is known: at once if it is.
+  // Messages arriving meanwhile wait in the mailbox. After a read that failed, `then` hears
+  // why and every later message gets the same answer until a fresh activation takes over.
+  void with_state(std::function<void(const caf::error&)> then) {
+    if (known_)
+      return then({});
+    barrier_.hold();
+    auto me = shared_from_this();
+    repo_->load(self_, ctx_.key(), [me, then](caf::expected<order_record> loaded) {
+      me->barrier_.release();
+      if (!loaded && !is(loaded.error(), errc::no_such_record)) {
+        then(loaded.error());
+        return me->ctx_.fail_all(me->self_, loaded.error());
+      }
+      me->known_ = true;
+      if (loaded)
+        me->state_ = std::move(*loaded);
+      then({});
+      me->step(); // an unfinished saga goes on where the last activation left it
+    });
   }
 
   // Answers the order and whether this request created it (false for a replay).
   caf::result<order_record, bool> place(order_record req) {
+    auto promise = self_->make_response_promise<order_record, bool>();
     if (state_) {
-      if (state_->user_id == req.user_id && state_->request_hash == req.request_hash)
-        return {*state_, false};
-      return make_error(errc::idempotency_mismatch,
-                        "this Idempotency-Key was used for a different request");
+      answer_place(promise, req);
+      return promise;
     }
     req.id = ctx_.key();
     req.status = order_status::pending;
     req.version = 0;
     req.created_at_ms = req.updated_at_ms = unix_now_ms();
-    auto promise = self_->make_response_promise<order_record, bool>();
     barrier_.hold();
     auto me = shared_from_this();
-    repo_->insert(self_, std::move(req), [me, promise](caf::expected<order_record> stored) mutable {
-      auto ok = static_cast<bool>(stored);
-      if (ok) {
-        me->state_ = *stored;
-        promise.deliver(std::move(*stored), true);
-      } else {
-        promise.deliver(std::move(stored.error()));
-        me->passivate(); // e.g. another activation inserted it: reload from the store
-      }
+    repo_->insert(self_, req, [me, promise, req](caf::expected<order_record> stored) mutable {
       me->barrier_.release();
-      if (!ok || !me->crash_hook(to_string(order_status::pending)))
-        me->step();
+      if (stored) {
+        me->known_ = true;
+        me->state_ = std::move(*stored);
+        promise.deliver(*me->state_, true);
+        if (!me->crash_hook(to_string(order_status::pending)))
+          me->step();
+        return;
+      }
+      if (!is(stored.error(), errc::already_exists)) {
+        promise.deliver(std::move(stored.error()));
+        return me->passivate(); // the outcome is unknown: the next activation reads it
+      }
+      // A replay, or the same key placed through another activation: compare with it.
+      me->known_ = false;
+      me->with_state([me, promise, req](const caf::error& err) mutable {
+        if (err)
+          promise.deliver(err);
+        else
+          me->answer_place(promise, req);
+      });
     });
     return promise;
   }
 
-  caf::result<order_record> cancel() {
+  // Answers a place request for an order whose stored state is known.
+  void answer_place(caf::typed_response_promise<order_record, bool>& promise,
+                    const order_record& req) {
     if (!state_)
-      return make_error(errc::no_such_record, "no such order");
+      promise.deliver(
+          make_error(errc::store_failure, "order " + ctx_.key() + " exists but cannot be read"));
+    else if (state_->user_id == req.user_id && state_->request_hash == req.request_hash)
+      promise.deliver(*state_, false);
+    else
+      promise.deliver(make_error(errc::idempotency_mismatch,
+                                 "this Idempotency-Key was used for a different request"));
+  }
+
+  void cancel(order_promise& promise) {
+    if (!state_) {
+      promise.deliver(make_error(errc::no_such_record, "no such order"));
+      return;
+    }
     switch (state_->status) {
     case order_status::cancelled:
-      return *state_;
+      promise.deliver(*state_);
+      return;
     case order_status::rejecting:
     case order_status::rejected:
-      return make_error(errc::invalid_state, "the order was rejected");
+      promise.deliver(make_error(errc::invalid_state, "the order was rejected"));
+      return;
     default:
       break;
     }
-    auto promise = self_->make_response_promise<order_record>();
     cancel_waiters_.push_back(promise);
     cancel_requested_ = true;
     step();
-    return promise;
   }
 
   // Does the work the stored status calls for, unless some is already under way.
@@ -336,6 +381,7 @@ private:
   std::shared_ptr<order_repository> repo_;
   saga_config cfg_;
   std::optional<order_record> state_;
+  bool known_ = false; // whether `state_` says what the store holds (an order or none)
   caf::timespan backoff_;
   bool running_ = false;
   bool cancel_requested_ = false;

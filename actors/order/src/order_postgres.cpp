@@ -33,7 +33,8 @@ void prepare_all(pqxx::connection_base& c) {
       "INSERT INTO orders (id, user_id, status, items, payment_method, "
       "payment_token, idempotency_key, request_hash, authorization_id, reason, "
       "version, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, "
-      "$7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), to_timestamp($11 / 1000.0))");
+      "$7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), to_timestamp($11 / 1000.0)) "
+      "ON CONFLICT DO NOTHING");
   store::prepare_once(c, "order_update",
                       "UPDATE orders SET status = $3, authorization_id = $4, reason = $5, "
                       "version = version + 1, updated_at = to_timestamp($6 / 1000.0) "
@@ -104,18 +105,28 @@ public:
   }
 
   void insert(caf::event_based_actor* self, order_record rec, reply<order_record> done) override {
-    db_->write<order_record>(
+    // A conflict (a replay) writes nothing and is told as a value, not a failed statement:
+    // the writes sharing its transaction commit as they are, with no savepoints.
+    db_->write<std::optional<order_record>>(
         self,
-        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
+        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<std::optional<order_record>> {
           prepare_all(tx.conn());
-          tx.exec_prepared("order_insert", rec.id, rec.user_id, to_string(rec.status),
-                           items_json(rec.items), rec.payment_method, rec.payment_token,
-                           rec.idempotency_key, rec.request_hash, rec.authorization_id, rec.reason,
-                           rec.created_at_ms);
+          auto res = tx.exec_prepared("order_insert", rec.id, rec.user_id, to_string(rec.status),
+                                      items_json(rec.items), rec.payment_method,
+                                      rec.payment_token, rec.idempotency_key, rec.request_hash,
+                                      rec.authorization_id, rec.reason, rec.created_at_ms);
+          if (res.affected_rows() == 0)
+            return std::optional<order_record>{};
           rec.version = 1;
-          return rec;
+          return std::optional<order_record>{std::move(rec)};
         },
-        std::move(done));
+        [done = std::move(done)](caf::expected<std::optional<order_record>> stored) {
+          if (!stored)
+            return done(std::move(stored.error()));
+          if (!*stored)
+            return done(make_error(errc::already_exists, "order exists"));
+          done(std::move(**stored));
+        });
   }
 
   void update(caf::event_based_actor* self, order_record rec, std::optional<events::event> event,

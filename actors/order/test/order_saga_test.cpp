@@ -36,6 +36,39 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 
 using recording_actor = payment_provider::extend<caf::reacts_to<wake_atom, uint64_t>>;
 
+/// An order repository that counts the reads the entities make and passes everything on.
+class counting_orders final : public order_repository {
+public:
+  explicit counting_orders(std::shared_ptr<order_repository> inner) : inner_(std::move(inner)) {}
+
+  void load(caf::event_based_actor* self, const std::string& id,
+            reply<order_record> done) override {
+    ++loads;
+    inner_->load(self, id, std::move(done));
+  }
+  void insert(caf::event_based_actor* self, order_record rec, reply<order_record> done) override {
+    inner_->insert(self, std::move(rec), std::move(done));
+  }
+  void update(caf::event_based_actor* self, order_record rec, std::optional<events::event> event,
+              reply<order_record> done) override {
+    inner_->update(self, std::move(rec), std::move(event), std::move(done));
+  }
+  void list(caf::event_based_actor* self, order_query q,
+            reply<std::vector<order_record>> done) override {
+    inner_->list(self, std::move(q), std::move(done));
+  }
+  void unfinished(caf::event_based_actor* self, int64_t before_ms, size_t limit,
+                  reply<std::vector<std::string>> done) override {
+    inner_->unfinished(self, before_ms, limit, std::move(done));
+  }
+
+  /// Calls of `load` so far.
+  size_t loads = 0;
+
+private:
+  std::shared_ptr<order_repository> inner_;
+};
+
 /// A provider that forwards to `provider` and writes down what passes through. Authorizations
 /// (only they) reach `provider` `authorize_delay` late, so they can outlast the gateway's
 /// timeout while voids still answer in time.
@@ -269,7 +302,9 @@ protected:
   }
 
   std::shared_ptr<stock_repository> stock_repo_ = make_memory_stock_repository();
-  std::shared_ptr<order_repository> order_repo_ = make_memory_order_repository();
+  std::shared_ptr<counting_orders> counted_ =
+      std::make_shared<counting_orders>(make_memory_order_repository());
+  std::shared_ptr<order_repository> order_repo_ = counted_;
   std::shared_ptr<payment_log> payments_ = std::make_shared<payment_log>();
   payment_provider provider_;
   caf::timespan provider_latency_{0};
@@ -423,6 +458,24 @@ TEST_F(order_saga_test, a_replay_reaching_a_fresh_activation_answers_the_stored_
   EXPECT_FALSE(replay->created);
   EXPECT_EQ(replay->order.status, order_status::confirmed);
   expect_stock("apple", 8, 0);
+}
+
+TEST_F(order_saga_test, a_new_order_is_stored_without_a_read_and_a_replay_reads_it_once) {
+  start();
+  place_new("o1", request());
+  EXPECT_EQ(counted_->loads, 0u) << "a new order was read before it was inserted";
+  ASSERT_EQ(stored("o1")->status, order_status::confirmed); // and left memory, finished
+  counted_->loads = 0; // the test's own read
+  auto replay = value_of(place("o1", request()));
+  ASSERT_TRUE(replay) << describe(replay.error());
+  EXPECT_FALSE(replay->created);
+  EXPECT_EQ(replay->order.status, order_status::confirmed);
+  EXPECT_EQ(counted_->loads, 1u) << "the replay's conflict reads the stored order once";
+  auto again = value_of(place("o1", request()));
+  ASSERT_TRUE(again) << describe(again.error());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(counted_->loads, 1u) << "the activation knows the order now";
+  EXPECT_EQ(payments_->asked.size(), 1u);
 }
 
 TEST_F(order_saga_test, a_different_request_under_the_same_key_is_an_idempotency_mismatch) {

@@ -24,6 +24,13 @@
 
 namespace troupe::placement {
 
+namespace {
+
+// Sent by an activation to itself: the load starts once the behavior is installed.
+using load_atom = caf::atom_constant<caf::atom("load")>;
+
+} // namespace
+
 caf::behavior entity_context::serve(caf::event_based_actor* self,
                                     const caf::message_handler& handler) const {
   // Asked by the region (a write barrier holds this back until the writes before it are
@@ -39,12 +46,27 @@ void entity_context::passivate(caf::event_based_actor* self) const {
   self->send(region_, passivate_atom::value, key_);
 }
 
-namespace {
+void entity_context::install_unexpected(caf::event_based_actor* self) const {
+  if (unexpected_)
+    self->set_default_handler(unexpected_);
+  else
+    self->set_default_handler(caf::print_and_drop);
+}
 
-// Sent by an activation to itself: the load starts once the behavior is installed.
-using load_atom = caf::atom_constant<caf::atom("load")>;
+caf::behavior entity_context::serve_first(caf::event_based_actor* self,
+                                          const caf::message_handler& handler) const {
+  install_unexpected(self);
+  return serve(self, handler);
+}
 
-} // namespace
+void entity_context::fail_all(caf::event_based_actor* self, caf::error err) const {
+  self->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
+    return caf::result<caf::message>{err};
+  });
+  // A handler of nothing real keeps the idle timeout and the region's passivation.
+  self->become(serve(self, caf::message_handler{[](load_atom) {}}));
+  passivate(self);
+}
 
 caf::behavior entity_context::load_first(caf::event_based_actor* self,
                                          std::function<void(std::function<void(caf::error)>)> load,
@@ -54,19 +76,10 @@ caf::behavior entity_context::load_first(caf::event_based_actor* self,
   auto ctx = *this;
   return serve(self, caf::message_handler{[self, ctx, load, ready](load_atom) {
                  load([self, ctx, ready](caf::error err) {
-                   if (!err) {
-                     if (ctx.unexpected_)
-                       self->set_default_handler(ctx.unexpected_);
-                     else
-                       self->set_default_handler(caf::print_and_drop);
-                     ready();
-                     return;
-                   }
-                   self->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
-                     return caf::result<caf::message>{err};
-                   });
-                   self->become(ctx.serve(self, caf::message_handler{[](load_atom) {}}));
-                   ctx.passivate(self);
+                   if (err)
+                     return ctx.fail_all(self, std::move(err));
+                   ctx.install_unexpected(self);
+                   ready();
                  });
                }});
 }

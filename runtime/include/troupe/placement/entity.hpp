@@ -81,6 +81,17 @@ public:
   /// activation wrote, so this one's state is stale).
   void passivate(caf::event_based_actor* self) const;
 
+  /// Returns the first behavior of an activation that serves `handler` at once and reads
+  /// its state only when a message needs it (e.g. an order whose first message creates it:
+  /// inserting first, it reads only on a conflict). Hold the mailbox with a `write_barrier`
+  /// while such a read runs; on a read error, `fail_all`.
+  caf::behavior serve_first(caf::event_based_actor* self,
+                            const caf::message_handler& handler) const;
+
+  /// Answers every message from now on with `err` and asks the region to passivate this
+  /// activation, so the next message meets a fresh one: for state that could not be read.
+  void fail_all(caf::event_based_actor* self, caf::error err) const;
+
   /// Returns the first behavior of an activation that loads its state before serving.
   ///
   /// `load(done)` starts reading the state and calls `done` inside the actor: with no
@@ -93,6 +104,9 @@ public:
                            std::function<void()> ready) const;
 
 private:
+  // Makes `self` treat messages it has no handler for as `set_unexpected` said.
+  void install_unexpected(caf::event_based_actor* self) const;
+
   std::string kind_;
   std::string key_;
   caf::actor region_;
