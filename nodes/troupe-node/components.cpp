@@ -21,6 +21,7 @@
 #include "troupe/core/blocking_pool.hpp"
 #include "troupe/core/ids.hpp"
 #include "troupe/embedded/openapi.hpp"
+#include "troupe/events/outbox.hpp"
 #include "troupe/events/relay.hpp"
 #include "troupe/events/schema.hpp"
 #include "troupe/http/response.hpp"
@@ -220,6 +221,12 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   spec.children.push_back(order::order_recovery_child(ctx.orders, ctx.locator));
 }
 
+// How long a notification stays claimed by the node attempting it: longer than an attempt
+// can take, with room to record its outcome.
+std::chrono::milliseconds notification_lease(const node_options& o) {
+  return std::chrono::milliseconds{o.notify_timeout_ms} * 2 + std::chrono::seconds{5};
+}
+
 // Notifications: routes, the dispatcher, and (with a database) the relay that turns
 // committed domain events into notifications.
 void add_notifications(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens,
@@ -242,12 +249,15 @@ void add_notifications(const node_context& ctx, std::shared_ptr<auth::jwt_codec>
   notification::dispatcher_config dc;
   dc.max_attempts = o.notify_max_attempts;
   dc.retry_initial = std::chrono::milliseconds{o.notify_retry_ms};
-  dc.lease = pc.timeout * 2 + std::chrono::seconds{5};
+  dc.lease = notification_lease(o);
+  dc.handoff = ctx.handoff;
   dc.drain_timeout = pc.timeout + std::chrono::seconds{1};
   if (ctx.db) {
     events::relay_config relay;
     relay.db = ctx.db;
     relay.metrics = ctx.metrics;
+    // New events are applied inline (see start_services) and stored delivered; this is
+    // for events stored undelivered before, or by a node of an older version.
     relay.subscriptions.push_back(notification::notification_subscription(ctx.notifications));
     // One relay per database: the node that owns the relay's key polls, the others idle.
     relay.active = [locator = ctx.locator] { return locator->owns(relay_kind, "outbox"); };
@@ -288,9 +298,14 @@ void start_services(node_context& ctx) {
                     notification::notification_migrations()})
     db.migrations.insert(db.migrations.end(), part.begin(), part.end());
   ctx.db = store::database::start(*ctx.system, db, ctx.metrics);
-  ctx.users = user::make_postgres_user_repository(ctx.db);
+  // Domain events turn into notifications inside the transaction that writes them, and go
+  // to this node's dispatcher once committed.
+  ctx.handoff = std::make_shared<notification::handoff>();
+  auto outbox = std::make_shared<events::outbox>();
+  outbox->add_inline(notification::inline_notifications(notification_lease(o), ctx.handoff));
+  ctx.users = user::make_postgres_user_repository(ctx.db, outbox);
   ctx.stock = order::make_postgres_stock_repository(ctx.db);
-  ctx.orders = order::make_postgres_order_repository(ctx.db);
+  ctx.orders = order::make_postgres_order_repository(ctx.db, outbox);
   ctx.notifications = notification::make_postgres_notification_store(ctx.db);
 }
 

@@ -37,6 +37,7 @@ class database;
 
 namespace troupe::notification {
 class notification_store;
+class handoff;
 } // namespace troupe::notification
 
 namespace troupe::order {
@@ -88,6 +89,9 @@ struct node_context {
   std::shared_ptr<order::order_repository> orders;
   /// Where notifications and channel preferences live.
   std::shared_ptr<notification::notification_store> notifications;
+  /// Notifications written with their events, on their way to this node's dispatcher; null
+  /// with `--store memory`.
+  std::shared_ptr<notification::handoff> handoff;
 };
 
 /// Starts what lives beside the supervision tree and outlasts it: the database pool

@@ -47,10 +47,14 @@ std::optional<notice> notice_for(const events::event& e) {
   return n;
 }
 
+std::vector<std::string> notice_types() {
+  return {"user.registered", "order.confirmed", "order.rejected", "order.cancelled"};
+}
+
 events::subscription notification_subscription(std::shared_ptr<notification_store> store) {
   events::subscription sub;
   sub.consumer = "notifications";
-  sub.types = {"user.registered", "order.confirmed", "order.rejected", "order.cancelled"};
+  sub.types = notice_types();
   sub.deliver = [store](caf::event_based_actor* self, const events::event& e, events::ack_fn ack) {
     auto n = notice_for(e);
     if (!n) {

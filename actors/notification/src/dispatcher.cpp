@@ -18,8 +18,11 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
+// Notifications wait in the handoff.
+using handed_atom = caf::atom_constant<caf::atom("handed")>;
 
-/// One dispatcher: polls for due notifications, keeps at most `batch` attempts in flight.
+/// One dispatcher: attempts what the handoff brings and what its poll finds due, at most
+/// `batch` at a time.
 class dispatcher : public std::enable_shared_from_this<dispatcher> {
 public:
   dispatcher(caf::event_based_actor* self, std::shared_ptr<notification_store> store,
@@ -36,8 +39,14 @@ public:
       me->stopping_ = msg.reason;
       me->quit_when_idle();
     });
+    if (cfg_.handoff)
+      cfg_.handoff->on_push([addr = self_->address()] {
+        if (auto me = caf::actor_cast<caf::actor>(addr))
+          caf::anon_send(me, handed_atom::value);
+      });
     self_->send(self_, tick_atom::value);
     return {
+        [me](handed_atom) { me->take_handed(); },
         [me](tick_atom) {
           me->self_->delayed_send(me->self_, me->cfg_.poll_interval, tick_atom::value);
           me->poll();
@@ -59,9 +68,12 @@ private:
       return;
     polling_ = true;
     auto me = shared_from_this();
-    store_->claim_due(self_, cfg_.batch - in_flight_, cfg_.lease,
-                      [me](caf::expected<std::vector<notification_record>> due) {
+    auto limit = cfg_.batch - in_flight_;
+    store_->claim_due(self_, limit, cfg_.lease,
+                      [me, limit](caf::expected<std::vector<notification_record>> due) {
                         me->polling_ = false;
+                        // A full answer means more are due: look again as attempts end.
+                        me->backlog_ = due && due->size() >= limit;
                         if (!due) {
                           me->quit_when_idle();
                           spdlog::warn("notifications: cannot claim due ones: {}",
@@ -73,6 +85,22 @@ private:
                           me->attempt(n);
                         me->quit_when_idle();
                       });
+  }
+
+  // Attempts what the handoff holds, as far as the batch allows.
+  void take_handed() {
+    if (stopping_ || !cfg_.handoff || in_flight_ >= cfg_.batch)
+      return;
+    for (auto& n : cfg_.handoff->take(cfg_.batch - in_flight_))
+      attempt(n);
+  }
+
+  // An attempt ended: take on what waits in the handoff, and poll while the store has more
+  // due than the last poll took (otherwise the next tick looks).
+  void refill() {
+    take_handed();
+    if (backlog_)
+      poll();
   }
 
   void attempt(const notification_record& n) {
@@ -101,7 +129,7 @@ private:
       if (!stored)
         spdlog::warn("notifications: cannot record an attempt: {}", describe(stored.error()));
       --me->in_flight_;
-      me->poll();
+      me->refill();
       me->quit_when_idle();
     };
     auto dead = attempts >= cfg_.max_attempts;
@@ -133,7 +161,7 @@ private:
       me->marking_ = false;
       me->in_flight_ -= n;
       me->mark_sent();
-      me->poll();
+      me->refill();
       me->quit_when_idle();
     });
   }
@@ -154,6 +182,7 @@ private:
   std::shared_ptr<observability::registry> metrics_;
   size_t in_flight_ = 0;
   bool polling_ = false;
+  bool backlog_ = false; // the last poll took as many as it asked for
   // Delivered attempts not yet recorded, and whether a write recording others runs.
   std::vector<std::string> sent_;
   bool marking_ = false;

@@ -1,12 +1,15 @@
 // The notification SQL, all of it; every statement is prepared once per connection.
 
 #include <algorithm>
+#include <optional>
 
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 #include "troupe/core/clock.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
+#include "troupe/notification/consumer.hpp"
 #include "troupe/notification/store.hpp"
 #include "troupe/store/database.hpp"
 #include "troupe/store/prepared.hpp"
@@ -24,6 +27,33 @@ constexpr const char* columns =
     "last_error, (extract(epoch from created_at) * 1000)::bigint, "
     "(extract(epoch from updated_at) * 1000)::bigint";
 
+// The columns of `columns` as an INSERT's RETURNING gives them (the row holds the recipient).
+constexpr const char* returned =
+    "id::text, event_id, channel, user_id::text, recipient, subject, body, status, attempts, "
+    "last_error, (extract(epoch from created_at) * 1000)::bigint, "
+    "(extract(epoch from updated_at) * 1000)::bigint";
+
+// Every channel of an event the user accepts, in one statement: without an address on file
+// the user id stands in as the recipient (push and SMS reach the user's registered devices
+// through the provider). $3 is the event's own address, if it carries one. `claimed`: the
+// rows are born claimed for $7 ms by the dispatcher of the writing node, and returned.
+std::string add_sql(bool claimed) {
+  return std::string{
+             "INSERT INTO notifications (id, event_id, channel, user_id, recipient, subject, "
+             "body, status, next_attempt_at, created_at, updated_at, claimed_until) "
+             "SELECT gen_random_uuid(), $1, ch.channel, $2::uuid, "
+             "CASE WHEN ch.channel = 'email' THEN COALESCE(NULLIF($3, ''), c.email, 'user:' || "
+             "$2) ELSE 'user:' || $2 END, $4, $5, 'pending', now(), now(), now(), "} +
+         (claimed ? "now() + $7 * interval '1 millisecond' " : "NULL ") +
+         "FROM unnest($6::text[]) AS ch (channel) "
+         "LEFT JOIN notification_preferences p ON p.user_id = $2::uuid "
+         "LEFT JOIN notification_contacts c ON c.user_id = $2::uuid "
+         "WHERE CASE ch.channel WHEN 'email' THEN COALESCE(p.email, true) "
+         "WHEN 'push' THEN COALESCE(p.push, true) ELSE COALESCE(p.sms, true) END "
+         "ON CONFLICT (event_id, channel) DO NOTHING" +
+         (claimed ? std::string{" RETURNING "} + returned : std::string{});
+}
+
 void prepare_all(pqxx::connection_base& c) {
   store::prepare_once(c, "contact_put",
                       "INSERT INTO notification_contacts (user_id, email) VALUES ($1, $2) "
@@ -34,22 +64,8 @@ void prepare_all(pqxx::connection_base& c) {
                       "INSERT INTO notification_preferences (user_id, email, push, sms, "
                       "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (user_id) DO UPDATE "
                       "SET email = $2, push = $3, sms = $4, updated_at = now()");
-  // Every channel of an event the user accepts, in one statement: without an address on
-  // file the user id stands in as the recipient (push and SMS reach the user's registered
-  // devices through the provider). $3 is the event's own address, if it carries one.
-  store::prepare_once(
-      c, "notification_add",
-      "INSERT INTO notifications (id, event_id, channel, user_id, recipient, subject, body, "
-      "status, next_attempt_at, created_at, updated_at) "
-      "SELECT gen_random_uuid(), $1, ch.channel, $2::uuid, "
-      "CASE WHEN ch.channel = 'email' THEN COALESCE(NULLIF($3, ''), c.email, 'user:' || $2) "
-      "ELSE 'user:' || $2 END, $4, $5, 'pending', now(), now(), now() "
-      "FROM unnest($6::text[]) AS ch (channel) "
-      "LEFT JOIN notification_preferences p ON p.user_id = $2::uuid "
-      "LEFT JOIN notification_contacts c ON c.user_id = $2::uuid "
-      "WHERE CASE ch.channel WHEN 'email' THEN COALESCE(p.email, true) "
-      "WHEN 'push' THEN COALESCE(p.push, true) ELSE COALESCE(p.sms, true) END "
-      "ON CONFLICT (event_id, channel) DO NOTHING");
+  store::prepare_once(c, "notification_add", add_sql(false));
+  store::prepare_once(c, "notification_add_claimed", add_sql(true));
   // SKIP LOCKED: dispatchers on several nodes each take different rows.
   store::prepare_once(c, "notification_claim",
                       std::string{"UPDATE notifications SET claimed_until = now() + $2 * "
@@ -94,6 +110,24 @@ notification_record from_row(const pqxx::row& row) {
   return r;
 }
 
+// Records the contact `n` carries and creates its notifications; `claim`: born claimed for
+// that long, and returned.
+pqxx::result add_notices(pqxx::transaction_base& tx, const notice& n,
+                         std::optional<std::chrono::milliseconds> claim) {
+  prepare_all(tx.conn());
+  if (!n.email.empty())
+    tx.exec_prepared("contact_put", n.user_id, n.email);
+  std::vector<std::string> channels;
+  for (auto ch : n.channels)
+    channels.push_back(to_string(ch));
+  if (!claim)
+    return tx.exec_prepared("notification_add", n.event_id, n.user_id, n.email, n.subject, n.body,
+                            store::array_literal(channels));
+  return tx.exec_prepared("notification_add_claimed", n.event_id, n.user_id, n.email, n.subject,
+                          n.body, store::array_literal(channels),
+                          static_cast<int64_t>(claim->count()));
+}
+
 preferences prefs_of(pqxx::transaction_base& tx, const std::string& user_id) {
   preferences p{user_id};
   auto rows = tx.exec_prepared("prefs_get", user_id);
@@ -116,15 +150,7 @@ public:
         self,
         [n](pqxx::transaction_base& tx) -> caf::expected<size_t> {
           prepare_all(tx.conn());
-          if (!n.email.empty())
-            tx.exec_prepared("contact_put", n.user_id, n.email);
-          std::vector<std::string> channels;
-          for (auto ch : n.channels)
-            channels.push_back(to_string(ch));
-          return tx
-              .exec_prepared("notification_add", n.event_id, n.user_id, n.email, n.subject, n.body,
-                             store::array_literal(channels))
-              .affected_rows();
+          return add_notices(tx, n, std::nullopt).affected_rows();
         },
         std::move(done));
   }
@@ -222,6 +248,28 @@ private:
 std::shared_ptr<notification_store>
 make_postgres_notification_store(std::shared_ptr<store::database> db) {
   return std::make_shared<postgres_store>(std::move(db));
+}
+
+events::inline_consumer inline_notifications(std::chrono::milliseconds lease,
+                                            std::shared_ptr<handoff> to) {
+  events::inline_consumer c;
+  c.name = "notifications";
+  c.types = notice_types();
+  c.apply = [lease, to](pqxx::transaction_base& tx, const events::event& e) -> events::after_commit {
+    auto n = notice_for(e);
+    if (!n || !is_uuid(n->user_id)) {
+      // Nothing to tell, or no one to tell it to: a retry would not change that.
+      spdlog::error("notifications: event {} ({}) has no usable payload", e.event_id, e.type);
+      return {};
+    }
+    std::vector<notification_record> rows;
+    for (const auto& row : add_notices(tx, *n, lease))
+      rows.push_back(from_row(row));
+    if (rows.empty() || !to)
+      return {};
+    return [to, rows = std::move(rows)]() mutable { to->push(std::move(rows)); };
+  };
+  return c;
 }
 
 } // namespace troupe::notification

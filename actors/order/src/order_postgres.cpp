@@ -85,7 +85,8 @@ order_record from_row(const pqxx::row& row) {
 
 class postgres_orders final : public order_repository {
 public:
-  explicit postgres_orders(std::shared_ptr<store::database> db) : db_(std::move(db)) {}
+  postgres_orders(std::shared_ptr<store::database> db, std::shared_ptr<const events::outbox> outbox)
+      : db_(std::move(db)), outbox_(std::move(outbox)) {}
 
   void load(caf::event_based_actor* self, const std::string& id,
             reply<order_record> done) override {
@@ -139,20 +140,26 @@ public:
              !sweep_->mark.compare_exchange_weak(mark, rec.created_at_ms))
         ;
     }
+    auto fx = std::make_shared<events::effects>();
     db_->write<order_record>(
         self,
-        [rec, event](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
+        [rec, event, fx, box = outbox_](pqxx::transaction_base& tx) mutable
+        -> caf::expected<order_record> {
           prepare_all(tx.conn());
           auto res = tx.exec_prepared("order_update", rec.id, rec.version, to_string(rec.status),
                                       rec.authorization_id, rec.reason, rec.updated_at_ms);
           if (res.affected_rows() != 1)
             return make_error(errc::version_conflict, "order " + rec.id + " changed meanwhile");
           if (event)
-            events::append(tx, *event);
+            fx->append(box.get(), tx, *event);
           rec.version += 1;
           return rec;
         },
-        std::move(done));
+        [fx, done = std::move(done)](caf::expected<order_record> stored) {
+          if (stored)
+            fx->run();
+          done(std::move(stored));
+        });
   }
 
   void list(caf::event_based_actor* self, order_query q,
@@ -223,13 +230,15 @@ private:
 
   std::shared_ptr<store::database> db_;
   std::shared_ptr<sweep_state> sweep_ = std::make_shared<sweep_state>();
+  std::shared_ptr<const events::outbox> outbox_;
 };
 
 } // namespace
 
 std::shared_ptr<order_repository>
-make_postgres_order_repository(std::shared_ptr<store::database> db) {
-  return std::make_shared<postgres_orders>(std::move(db));
+make_postgres_order_repository(std::shared_ptr<store::database> db,
+                               std::shared_ptr<const events::outbox> outbox) {
+  return std::make_shared<postgres_orders>(std::move(db), std::move(outbox));
 }
 
 } // namespace troupe::order

@@ -60,7 +60,9 @@ caf::expected<user_record> one(const pqxx::result& rows) {
 
 class postgres_repository final : public user_repository {
 public:
-  explicit postgres_repository(std::shared_ptr<store::database> db) : db_(std::move(db)) {}
+  postgres_repository(std::shared_ptr<store::database> db,
+                      std::shared_ptr<const events::outbox> outbox)
+      : db_(std::move(db)), outbox_(std::move(outbox)) {}
 
   void load(caf::event_based_actor* self, const std::string& id, reply<user_record> done) override {
     // A malformed id can never name a row; answering "no such user" keeps it out of SQL.
@@ -89,20 +91,30 @@ public:
   }
 
   void insert(caf::event_based_actor* self, user_record rec, reply<user_record> done) override {
+    auto fx = std::make_shared<events::effects>();
+    // The event id is fixed here: a step run again appends the same event.
+    events::event registered{random_uuid(), "user", rec.id, "user.registered",
+                             nlohmann::json{{"user_id", rec.id},
+                                            {"email", rec.email},
+                                            {"display_name", rec.display_name}}
+                                 .dump()};
     db_->write<user_record>(
         self,
-        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<user_record> {
+        [rec, registered, fx, box = outbox_](pqxx::transaction_base& tx) mutable
+        -> caf::expected<user_record> {
           prepare_all(tx.conn());
           tx.exec_prepared("user_insert", rec.id, rec.email, rec.password_hash, rec.display_name,
                            rec.role, rec.created_at_ms, rec.updated_at_ms);
           // Told to the rest of the system exactly when the user exists (e.g. a welcome).
-          nlohmann::json body{
-              {"user_id", rec.id}, {"email", rec.email}, {"display_name", rec.display_name}};
-          events::append(tx, {random_uuid(), "user", rec.id, "user.registered", body.dump()});
+          fx->append(box.get(), tx, registered);
           rec.version = 1;
           return rec;
         },
-        std::move(done));
+        [fx, done = std::move(done)](caf::expected<user_record> stored) {
+          if (stored)
+            fx->run();
+          done(std::move(stored));
+        });
   }
 
   void update(caf::event_based_actor* self, user_record rec, reply<user_record> done) override {
@@ -136,13 +148,15 @@ public:
 
 private:
   std::shared_ptr<store::database> db_;
+  std::shared_ptr<const events::outbox> outbox_;
 };
 
 } // namespace
 
 std::shared_ptr<user_repository>
-make_postgres_user_repository(std::shared_ptr<store::database> db) {
-  return std::make_shared<postgres_repository>(std::move(db));
+make_postgres_user_repository(std::shared_ptr<store::database> db,
+                              std::shared_ptr<const events::outbox> outbox) {
+  return std::make_shared<postgres_repository>(std::move(db), std::move(outbox));
 }
 
 } // namespace troupe::user

@@ -56,5 +56,106 @@ TEST_F(events_test, claim_succeeds_once_per_consumer_and_only_when_committed) {
   EXPECT_EQ(scalar("select count(*) from troupe_consumed"), 2);
 }
 
+// A consumer that records each event it applies in a table of its own, in the same
+// transaction, and after the commit counts it in `committed`.
+inline_consumer recording(std::vector<std::string> types, std::shared_ptr<int> committed) {
+  inline_consumer c;
+  c.name = "recorder";
+  c.types = std::move(types);
+  c.apply = [committed](pqxx::transaction_base& tx, const event& e) -> after_commit {
+    tx.exec0("insert into applied (event_id) values (" + tx.quote(e.event_id) + ")");
+    return [committed] { ++*committed; };
+  };
+  return c;
+}
+
+TEST_F(events_test, an_inline_consumer_applies_an_event_in_its_transaction_and_it_is_born_delivered) {
+  pqxx::connection conn{pg_->url()};
+  pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
+  auto committed = std::make_shared<int>(0);
+  outbox box;
+  box.add_inline(recording({"order.confirmed"}, committed));
+
+  auto undone = make_event("order", "o-1", "order.confirmed");
+  {
+    pqxx::work tx{conn};
+    auto then = box.append(tx, undone);
+    EXPECT_TRUE(then);
+    tx.abort(); // rolled back: neither the event nor its effect exists, and `then` never runs
+  }
+  auto done = make_event("order", "o-2", "order.confirmed");
+  auto other = make_event("order", "o-2", "order.shipped"); // wanted by nobody
+  {
+    pqxx::work tx{conn};
+    auto then = box.append(tx, done);
+    EXPECT_FALSE(box.append(tx, other)) << "no consumer of order.shipped, nothing to run";
+    tx.commit();
+    then();
+  }
+  EXPECT_EQ(*committed, 1);
+  EXPECT_EQ(scalar("select count(*) from applied"), 1);
+  EXPECT_EQ(scalar("select count(*) from applied where event_id = '" + done.event_id + "'"), 1);
+  EXPECT_EQ(scalar("select count(*) from troupe_outbox"), 2);
+  EXPECT_EQ(scalar("select count(*) from troupe_outbox where delivered_at is null"), 0)
+      << "applied inline or wanted by nobody, no event waits for the relay";
+}
+
+TEST_F(events_test, an_event_a_relayed_consumer_wants_waits_for_the_relay_after_inline_ones) {
+  pqxx::connection conn{pg_->url()};
+  pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
+  auto committed = std::make_shared<int>(0);
+  outbox box;
+  box.add_inline(recording({}, committed));
+  box.add_relayed({"user.registered"});
+  auto relayed = make_event("user", "u-1", "user.registered");
+  auto inline_only = make_event("order", "o-1", "order.confirmed");
+  {
+    pqxx::work tx{conn};
+    auto first = box.append(tx, relayed);
+    auto second = box.append(tx, inline_only);
+    tx.commit();
+    first();
+    second();
+  }
+  EXPECT_EQ(*committed, 2);
+  EXPECT_EQ(scalar("select count(*) from applied"), 2);
+  EXPECT_EQ(scalar("select count(*) from troupe_outbox where delivered_at is null and event_id = '" +
+                   relayed.event_id + "'"),
+            1);
+  EXPECT_EQ(scalar("select count(*) from troupe_outbox where delivered_at is null"), 1);
+}
+
+TEST_F(events_test, effects_run_what_a_retried_step_appended_once) {
+  pqxx::connection conn{pg_->url()};
+  pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
+  auto committed = std::make_shared<int>(0);
+  outbox box;
+  box.add_inline(recording({}, committed));
+  effects fx;
+  auto e = make_event("order", "o-1", "order.confirmed");
+  {
+    pqxx::work tx{conn};
+    fx.append(&box, tx, e);
+    tx.abort(); // the batch failed; the step runs again
+  }
+  {
+    pqxx::work tx{conn};
+    fx.append(&box, tx, e);
+    tx.commit();
+  }
+  fx.run();
+  EXPECT_EQ(*committed, 1);
+  effects plain; // without an outbox, the event is for the relay alone
+  auto relayed = make_event("order", "o-2", "order.confirmed");
+  {
+    pqxx::work tx{conn};
+    plain.append(nullptr, tx, relayed);
+    tx.commit();
+  }
+  plain.run();
+  EXPECT_EQ(*committed, 1);
+  EXPECT_EQ(scalar("select count(*) from troupe_outbox where delivered_at is null"), 1);
+}
+
 } // namespace
 } // namespace troupe::events::test

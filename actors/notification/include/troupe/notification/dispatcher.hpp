@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "troupe/notification/handoff.hpp"
 #include "troupe/notification/provider.hpp"
 #include "troupe/notification/store.hpp"
 #include "troupe/supervision/spec.hpp"
@@ -18,8 +19,11 @@ namespace troupe::notification {
 struct dispatcher_config {
   /// Most attempts in flight at once.
   size_t batch = 32;
-  /// Time between looks for due notifications.
+  /// Time between looks for due notifications: new ones come through `handoff`, so the
+  /// poll finds retries, and what a stopped node had claimed once its lease ran out.
   std::chrono::milliseconds poll_interval{200};
+  /// Where notifications written with their event arrive without a poll; optional.
+  std::shared_ptr<notification::handoff> handoff;
   /// How long a claimed notification stays this dispatcher's; must exceed the provider's
   /// timeout, or another node could attempt it meanwhile.
   std::chrono::milliseconds lease{30'000};

@@ -15,6 +15,10 @@
 #include "troupe/order/stock.hpp"
 #include "troupe/placement/entity.hpp"
 
+namespace troupe::events {
+class outbox;
+} // namespace troupe::events
+
 namespace troupe::supervision {
 class name_registry;
 } // namespace troupe::supervision
@@ -66,9 +70,11 @@ public:
 /// An in-memory order repository with the same rules; events are dropped.
 std::shared_ptr<order_repository> make_memory_order_repository();
 
-/// The PostgreSQL order repository; events go to the outbox with the state change.
+/// The PostgreSQL order repository; events go to `outbox` with the state change, where its
+/// inline consumers apply them (null: to the outbox alone, for the relay).
 std::shared_ptr<order_repository>
-make_postgres_order_repository(std::shared_ptr<store::database> db);
+make_postgres_order_repository(std::shared_ptr<store::database> db,
+                               std::shared_ptr<const events::outbox> outbox = nullptr);
 
 /// What order activations need besides their store.
 struct saga_config {

@@ -10,6 +10,10 @@
 
 #include "troupe/user/messages.hpp"
 
+namespace troupe::events {
+class outbox;
+} // namespace troupe::events
+
 namespace troupe::store {
 class database;
 struct migration;
@@ -52,8 +56,12 @@ public:
 /// everything on exit. For unit tests and `--store memory`.
 std::shared_ptr<user_repository> make_memory_user_repository();
 
-/// The PostgreSQL repository; its SQL lives in postgres_repository.cpp.
-std::shared_ptr<user_repository> make_postgres_user_repository(std::shared_ptr<store::database> db);
+/// The PostgreSQL repository; its SQL lives in postgres_repository.cpp. Events go to
+/// `outbox` with the change, where its inline consumers apply them (null: to the outbox
+/// alone, for the relay).
+std::shared_ptr<user_repository>
+make_postgres_user_repository(std::shared_ptr<store::database> db,
+                              std::shared_ptr<const events::outbox> outbox = nullptr);
 
 /// The schema migrations of the user domain.
 std::vector<store::migration> user_migrations();
