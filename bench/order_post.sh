@@ -39,7 +39,7 @@ mono_user=6d1f7c1e-1b9a-4f6e-9a35-0c2b8e4d5a10 # seeded by bench/monolith_schema
 
 build/nodes/troupe-node/troupe-node --http-host 127.0.0.1 --http-port 0 \
   --store postgres --database-url "postgresql://postgres@127.0.0.1:$port/troupe" \
-  --db-pool-size "$clients" --jwt-secret "bench-secret-bench-secret-bench-secret" \
+  --db-pool-size "${TROUPE_BENCH_DB_POOL:-$clients}" --jwt-secret "bench-secret-bench-secret-bench-secret" \
   --admin-email admin@example.org --admin-password admin-password 2>"$work/node.log" \
   --log-level info &
 node=$!
