@@ -30,14 +30,6 @@ scripts/cluster-certs "$work/tls" n1 n2 n3 >/dev/null
 declare -A http cport
 for n in n1 n2 n3 solo; do http[$n]=$(free_port); cport[$n]=$(free_port); done
 
-# CPU ticks (user + system) of process $1, all its threads.
-ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-# PostgreSQL's ticks: the postmaster, the children it reaped and its live children.
-pg_ticks() {
-  local pm; pm=$(head -1 "$work/data/postmaster.pid")
-  { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
-    sed 's/.*) //' | awk 'NR == 1 {t = $14 + $15} {t += $12 + $13} END {print t}'
-}
 # Percent of one core that $1 ticks over the run are.
 pct() { awk -v t="$1" -v s="$secs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t * 100 / hz / s}'; }
 
@@ -68,18 +60,18 @@ run() {
   for n in n1 n2 n3; do await_ready "$n"; done
   sleep 5 # the joins' own work, the first sweeps and the leases settle
   declare -A t0
-  for n in n1 n2 n3; do t0[$n]=$(ticks "${pid[$n]}"); done
-  p0=$(pg_ticks)
+  for n in n1 n2 n3; do t0[$n]=$(bench_ticks "${pid[$n]}"); done
+  p0=$(bench_pg_ticks "$work")
   sleep "$secs"
-  for n in n1 n2 n3; do out+="$(pct $(($(ticks "${pid[$n]}") - t0[$n]))) "; done
-  out+="$(pct $(($(pg_ticks) - p0))) "
+  for n in n1 n2 n3; do out+="$(pct $(($(bench_ticks "${pid[$n]}") - t0[$n]))) "; done
+  out+="$(pct $(($(bench_pg_ticks "$work") - p0))) "
   stop n1 n2 n3
   start solo "$policy" --store memory
   await_ready solo
   sleep 2
-  t0[solo]=$(ticks "${pid[solo]}")
+  t0[solo]=$(bench_ticks "${pid[solo]}")
   sleep "$secs"
-  out+="$(pct $(($(ticks "${pid[solo]}") - t0[solo])))"
+  out+="$(pct $(($(bench_ticks "${pid[solo]}") - t0[solo])))"
   stop solo
   echo "$out"
 }

@@ -23,6 +23,18 @@ bench_postgres_start() {
   createdb -h "$dir" -p "$port" -U postgres troupe
 }
 
+# CPU ticks (user + system) of process $1, all its threads.
+bench_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+# CPU ticks of the PostgreSQL that bench_postgres_start started in folder $1: the postmaster
+# with all the children it has reaped (a client's backends are gone when it ends), plus its
+# live children.
+bench_pg_ticks() {
+  local pm; pm=$(head -1 "$1/data/postmaster.pid")
+  { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+    sed 's/.*) //' | awk 'NR == 1 {t = $14 + $15} {t += $12 + $13} END {print t}'
+}
+
 # Stops what bench_postgres_start started in folder $1, if it runs.
 bench_postgres_stop() {
   runuser -u postgres -- "$bench_pg_bin/pg_ctl" -D "$1/data" -m immediate stop >/dev/null 2>&1 || true

@@ -50,15 +50,6 @@ setup=$(bench_order_setup "$base")
 read -r _ token <<<"$setup"
 bench_order_lua "$work/post.lua" "$token"
 
-# CPU ticks (user + system) of process $1, all its threads.
-ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-# PostgreSQL's CPU ticks: the postmaster with all the children it has reaped (pgbench's
-# backends are gone when a run ends), plus its live children.
-pg_ticks() {
-  local pm; pm=$(head -1 "$work/data/postmaster.pid")
-  { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
-    sed 's/.*) //' | awk 'NR == 1 {t = $14 + $15} {t += $12 + $13} END {print t}'
-}
 us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}'; }
 # p50 and p99 in ms of a list of latencies in µs.
 p50_p99() { sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}'; }
@@ -81,7 +72,7 @@ drain() {
 run_troupe() {
   local n0 p0 f0 f1 backlog left t0 t1 drained orders
   kill -CONT "$node"; sleep 1 # the timers that fell due while it was stopped
-  n0=$(ticks "$node"); p0=$(pg_ticks); read -r f0 _ < <(counts)
+  n0=$(bench_ticks "$node"); p0=$(bench_pg_ticks "$work"); read -r f0 _ < <(counts)
   wrk -t1 -c"$clients" -d"${secs}s" --latency -s "$work/post.lua" "$base/v1/orders" \
     -- "$r-$(date +%s%N)" >"$work/wrk.out"
   read -r f1 backlog < <(counts)
@@ -91,7 +82,7 @@ run_troupe() {
   drained=$(awk -v d=$((t1 - t0)) -v l="$left" 'BEGIN {if (l > 0) print ">60"; else printf "%.1f", d / 1e9}')
   orders=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   echo "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out") $(bench_wrk_ms "$work/wrk.out" 50%) $(bench_wrk_ms "$work/wrk.out" 99%)" \
-    "$(us_per $(($(ticks "$node") - n0)) "$orders") $(us_per $(($(pg_ticks) - p0)) "$orders")" \
+    "$(us_per $(($(bench_ticks "$node") - n0)) "$orders") $(us_per $(($(bench_pg_ticks "$work") - p0)) "$orders")" \
     "$(awk -v n=$((f1 - f0)) -v s="$secs" 'BEGIN {printf "%.0f", n / s}') $backlog $drained"
   kill -STOP "$node"
 }
@@ -101,7 +92,7 @@ run_troupe() {
 run_monolith() {
   local p0 orders
   rm -f "$work"/pglog.*
-  p0=$(pg_ticks)
+  p0=$(bench_pg_ticks "$work")
   { TIMEFORMAT='%3U %3S'; time pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres \
       -c "$clients" -j 2 -T "$secs" -D user="$mono_user" -D run="$r" -D n=0 \
       -f bench/monolith_order.sql --log --log-prefix="$work/pglog" monolith >"$work/pgbench.out" 2>&1; } \
@@ -110,18 +101,18 @@ run_monolith() {
   orders=$(awk '/actually processed/ {print $NF}' "$work/pgbench.out")
   echo "$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.out") $(cat "$work"/pglog.* | awk '{print $3}' | p50_p99)" \
     "$(us_per "$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($1 + $2) * hz}' "$work/time")" "$orders")" \
-    "$(us_per $(($(pg_ticks) - p0 - connect)) "$orders")"
+    "$(us_per $(($(bench_pg_ticks "$work") - p0 - connect)) "$orders")"
 }
 
 kill -STOP "$node"
 # What starting pgbench's connections costs PostgreSQL, taken off the monolith's CPU (the
 # node's pool connects once, before the runs).
 echo 'SELECT 1;' >"$work/connect.sql"
-p0=$(pg_ticks)
+p0=$(bench_pg_ticks "$work")
 pgbench -n -h 127.0.0.1 -p "$port" -U postgres -c "$clients" -j 2 -t 1 -f "$work/connect.sql" \
   monolith >/dev/null 2>&1
 sleep 0.3
-connect=$(($(pg_ticks) - p0))
+connect=$(($(bench_pg_ticks "$work") - p0))
 
 : >"$work/troupe"; : >"$work/mono"
 for r in $(seq "$runs"); do
