@@ -69,22 +69,21 @@ private:
     polling_ = true;
     auto me = shared_from_this();
     auto limit = cfg_.batch - in_flight_;
-    store_->claim_due(self_, limit, cfg_.lease,
-                      [me, limit](caf::expected<std::vector<notification_record>> due) {
-                        me->polling_ = false;
-                        // A full answer means more are due: look again as attempts end.
-                        me->backlog_ = due && due->size() >= limit;
-                        if (!due) {
-                          me->quit_when_idle();
-                          spdlog::warn("notifications: cannot claim due ones: {}",
-                                       describe(due.error()));
-                          return;
-                        }
-                        // Even if a stop came meanwhile: they are claimed, so they are ours.
-                        for (auto& n : *due)
-                          me->attempt(n);
-                        me->quit_when_idle();
-                      });
+    store_->claim_due(
+        self_, limit, cfg_.lease, [me, limit](caf::expected<std::vector<notification_record>> due) {
+          me->polling_ = false;
+          // A full answer means more are due: look again as attempts end.
+          me->backlog_ = due && due->size() >= limit;
+          if (!due) {
+            me->quit_when_idle();
+            spdlog::warn("notifications: cannot claim due ones: {}", describe(due.error()));
+            return;
+          }
+          // Even if a stop came meanwhile: they are claimed, so they are ours.
+          for (auto& n : *due)
+            me->attempt(n);
+          me->quit_when_idle();
+        });
   }
 
   // Attempts what the handoff holds, as far as the batch allows.

@@ -251,11 +251,12 @@ make_postgres_notification_store(std::shared_ptr<store::database> db) {
 }
 
 events::inline_consumer inline_notifications(std::chrono::milliseconds lease,
-                                            std::shared_ptr<handoff> to) {
+                                             std::shared_ptr<handoff> to) {
   events::inline_consumer c;
   c.name = "notifications";
   c.types = notice_types();
-  c.apply = [lease, to](pqxx::transaction_base& tx, const events::event& e) -> events::after_commit {
+  c.apply = [lease, to](pqxx::transaction_base& tx,
+                        const events::event& e) -> events::after_commit {
     auto n = notice_for(e);
     if (!n || !is_uuid(n->user_id)) {
       // Nothing to tell, or no one to tell it to: a retry would not change that.

@@ -28,13 +28,12 @@ constexpr const char* columns =
 void prepare_all(pqxx::connection_base& c) {
   store::prepare_once(c, "order_by_id",
                       std::string{"SELECT "} + columns + " FROM orders WHERE id = $1");
-  store::prepare_once(
-      c, "order_insert",
-      "INSERT INTO orders (id, user_id, status, items, payment_method, "
-      "payment_token, idempotency_key, request_hash, authorization_id, reason, "
-      "version, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, "
-      "$7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), to_timestamp($11 / 1000.0)) "
-      "ON CONFLICT DO NOTHING");
+  store::prepare_once(c, "order_insert",
+                      "INSERT INTO orders (id, user_id, status, items, payment_method, "
+                      "payment_token, idempotency_key, request_hash, authorization_id, reason, "
+                      "version, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, "
+                      "$7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), to_timestamp($11 / 1000.0)) "
+                      "ON CONFLICT DO NOTHING");
   store::prepare_once(c, "order_update",
                       "UPDATE orders SET status = $3, authorization_id = $4, reason = $5, "
                       "version = version + 1, updated_at = to_timestamp($6 / 1000.0) "
@@ -113,9 +112,9 @@ public:
         [rec](pqxx::transaction_base& tx) mutable -> caf::expected<std::optional<order_record>> {
           prepare_all(tx.conn());
           auto res = tx.exec_prepared("order_insert", rec.id, rec.user_id, to_string(rec.status),
-                                      items_json(rec.items), rec.payment_method,
-                                      rec.payment_token, rec.idempotency_key, rec.request_hash,
-                                      rec.authorization_id, rec.reason, rec.created_at_ms);
+                                      items_json(rec.items), rec.payment_method, rec.payment_token,
+                                      rec.idempotency_key, rec.request_hash, rec.authorization_id,
+                                      rec.reason, rec.created_at_ms);
           if (res.affected_rows() == 0)
             return std::optional<order_record>{};
           rec.version = 1;
@@ -143,8 +142,8 @@ public:
     auto fx = std::make_shared<events::effects>();
     db_->write<order_record>(
         self,
-        [rec, event, fx, box = outbox_](pqxx::transaction_base& tx) mutable
-        -> caf::expected<order_record> {
+        [rec, event, fx,
+         box = outbox_](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
           prepare_all(tx.conn());
           auto res = tx.exec_prepared("order_update", rec.id, rec.version, to_string(rec.status),
                                       rec.authorization_id, rec.reason, rec.updated_at_ms);

@@ -465,7 +465,7 @@ TEST_F(order_saga_test, a_new_order_is_stored_without_a_read_and_a_replay_reads_
   place_new("o1", request());
   EXPECT_EQ(counted_->loads, 0u) << "a new order was read before it was inserted";
   ASSERT_EQ(stored("o1")->status, order_status::confirmed); // and left memory, finished
-  counted_->loads = 0; // the test's own read
+  counted_->loads = 0;                                      // the test's own read
   auto replay = value_of(place("o1", request()));
   ASSERT_TRUE(replay) << describe(replay.error());
   EXPECT_FALSE(replay->created);

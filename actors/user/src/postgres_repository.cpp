@@ -100,8 +100,8 @@ public:
                                  .dump()};
     db_->write<user_record>(
         self,
-        [rec, registered, fx, box = outbox_](pqxx::transaction_base& tx) mutable
-        -> caf::expected<user_record> {
+        [rec, registered, fx,
+         box = outbox_](pqxx::transaction_base& tx) mutable -> caf::expected<user_record> {
           prepare_all(tx.conn());
           tx.exec_prepared("user_insert", rec.id, rec.email, rec.password_hash, rec.display_name,
                            rec.role, rec.created_at_ms, rec.updated_at_ms);

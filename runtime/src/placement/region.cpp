@@ -60,9 +60,8 @@ caf::behavior entity_context::serve_first(caf::event_based_actor* self,
 }
 
 void entity_context::fail_all(caf::event_based_actor* self, caf::error err) const {
-  self->set_default_handler([err](caf::scheduled_actor*, caf::message_view&) {
-    return caf::result<caf::message>{err};
-  });
+  self->set_default_handler(
+      [err](caf::scheduled_actor*, caf::message_view&) { return caf::result<caf::message>{err}; });
   // A handler of nothing real keeps the idle timeout and the region's passivation.
   self->become(serve(self, caf::message_handler{[](load_atom) {}}));
   passivate(self);

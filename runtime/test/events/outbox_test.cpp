@@ -69,7 +69,8 @@ inline_consumer recording(std::vector<std::string> types, std::shared_ptr<int> c
   return c;
 }
 
-TEST_F(events_test, an_inline_consumer_applies_an_event_in_its_transaction_and_it_is_born_delivered) {
+TEST_F(events_test,
+       an_inline_consumer_applies_an_event_in_its_transaction_and_it_is_born_delivered) {
   pqxx::connection conn{pg_->url()};
   pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
   auto committed = std::make_shared<int>(0);
@@ -119,9 +120,10 @@ TEST_F(events_test, an_event_a_relayed_consumer_wants_waits_for_the_relay_after_
   }
   EXPECT_EQ(*committed, 2);
   EXPECT_EQ(scalar("select count(*) from applied"), 2);
-  EXPECT_EQ(scalar("select count(*) from troupe_outbox where delivered_at is null and event_id = '" +
-                   relayed.event_id + "'"),
-            1);
+  EXPECT_EQ(
+      scalar("select count(*) from troupe_outbox where delivered_at is null and event_id = '" +
+             relayed.event_id + "'"),
+      1);
   EXPECT_EQ(scalar("select count(*) from troupe_outbox where delivered_at is null"), 1);
 }
 

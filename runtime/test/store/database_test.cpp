@@ -184,8 +184,8 @@ TEST_F(database_test, job_runs_and_returns_rows) {
 TEST_F(database_test, array_literals_bind_any_strings_and_numbers) {
   start(config());
   ASSERT_TRUE(wait_ready()) << db_->status();
-  std::vector<std::string> texts{"plain", "", "NULL", "a,b", "{x}", "say \"hi\"", "back\\slash",
-                                 " padded ", "ünï"};
+  std::vector<std::string> texts{"plain",       "",         "NULL", "a,b", "{x}", "say \"hi\"",
+                                 "back\\slash", " padded ", "ünï"};
   auto back = run_job<std::vector<std::string>>(
       [texts](pqxx::connection_base& conn) -> caf::expected<std::vector<std::string>> {
         prepare_once(conn, "unnest_text", "select unnest($1::text[])");

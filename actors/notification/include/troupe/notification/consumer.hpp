@@ -1,7 +1,7 @@
 #pragma once
 
-#include <memory>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +30,6 @@ events::subscription notification_subscription(std::shared_ptr<notification_stor
 /// notifications commit with their event, born claimed for `lease` by this node, and go to
 /// `to` (its dispatcher) after the commit, with no relay or claim poll between.
 events::inline_consumer inline_notifications(std::chrono::milliseconds lease,
-                                            std::shared_ptr<handoff> to);
+                                             std::shared_ptr<handoff> to);
 
 } // namespace troupe::notification
