@@ -85,6 +85,16 @@ protected:
     return slot;
   }
 
+  /// Commits key `k` into table kv outside any write batch, so a later insert of `k` fails.
+  bool committed_row(int k) {
+    return static_cast<bool>(run_job<bool>([k](pqxx::connection_base& conn) -> caf::expected<bool> {
+      pqxx::work tx{conn};
+      tx.exec("insert into kv values (" + std::to_string(k) + ")");
+      tx.commit();
+      return true;
+    }));
+  }
+
   /// A step inserting key `k` into table kv.
   static std::function<caf::expected<int>(pqxx::transaction_base&)> put(int k) {
     return [k](pqxx::transaction_base& tx) -> caf::expected<int> {
@@ -398,12 +408,7 @@ TEST_F(database_test, a_failing_step_rolls_back_only_its_own_savepoint) {
   cfg.pool_size = 1;
   start(cfg);
   ASSERT_TRUE(wait_ready()) << db_->status();
-  ASSERT_TRUE(run_job<bool>([](pqxx::connection_base& conn) -> caf::expected<bool> {
-    pqxx::work tx{conn};
-    tx.exec("insert into kv values (1)");
-    tx.commit();
-    return true;
-  }));
+  ASSERT_TRUE(committed_row(1));
   std::shared_ptr<result_slot<int>> ok1, refused, duplicate, swallowed, ok2;
   inside_actor([&](caf::event_based_actor* self) {
     hold_worker(self, 0.3);
@@ -479,12 +484,7 @@ TEST_F(database_test, a_lone_write_that_swallows_a_statement_error_is_not_acknow
   // not report: the write must not be answered as stored.
   start(kv_config());
   ASSERT_TRUE(wait_ready()) << db_->status();
-  ASSERT_TRUE(run_job<bool>([](pqxx::connection_base& conn) -> caf::expected<bool> {
-    pqxx::work tx{conn};
-    tx.exec("insert into kv values (1)");
-    tx.commit();
-    return true;
-  }));
+  ASSERT_TRUE(committed_row(1));
   std::shared_ptr<result_slot<int>> swallowed;
   inside_actor(
       [&](caf::event_based_actor* self) { swallowed = write_async<int>(self, swallowing(22)); });
