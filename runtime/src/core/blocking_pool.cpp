@@ -8,12 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <caf/actor_system.hpp>
-#include <caf/atom.hpp>
-#include <caf/behavior.hpp>
-#include <caf/response_promise.hpp>
 #include <caf/sec.hpp>
-#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "troupe/observability/metrics.hpp"
@@ -22,14 +17,11 @@ namespace troupe {
 
 namespace {
 
-using pool_done_atom = caf::atom_constant<caf::atom("pool_done")>;
-using pool_stop_atom = caf::atom_constant<caf::atom("pool_stop")>;
-
 using clock_type = std::chrono::steady_clock;
 
-// A job waiting for a worker, with the ticket the front actor uses to find its caller.
+// A job waiting for a worker, with the answer it owes.
 struct queued_job {
-  uint64_t ticket;
+  detail::job_reply reply;
   detail::erased_job work;
   clock_type::time_point deadline;
   std::function<void()> on_dropped;
@@ -47,7 +39,6 @@ namespace detail {
 
 struct pool_state {
   blocking_pool::config cfg;
-  caf::actor front;
 
   std::mutex mtx;
   std::condition_variable cv;
@@ -74,8 +65,8 @@ struct pool_state {
       depth_metric->set(static_cast<int64_t>(queue.size()));
   }
 
-  // Called by the front actor; the error, if any, becomes the caller's result at once.
-  caf::error offer(uint64_t ticket, job_request req) {
+  // The error, if any, becomes the caller's result at once.
+  caf::error offer(job_request& req, job_reply& reply) {
     std::unique_lock<std::mutex> guard{mtx};
     if (stopping) {
       guard.unlock();
@@ -92,23 +83,18 @@ struct pool_state {
       count("overloaded");
       return make_error(errc::overloaded, "pool " + cfg.name + " queue is full");
     }
-    if (req.on_queued)
-      req.on_queued();
-    queue.push_back(queued_job{ticket, std::move(req.work), clock_type::now() + req.timeout,
-                               std::move(req.on_dropped), req.trace});
+    queue.push_back(queued_job{std::move(reply), std::move(req.work),
+                               clock_type::now() + req.timeout, std::move(req.on_dropped),
+                               req.trace});
     publish_depth();
     guard.unlock();
     cv.notify_one();
     return caf::none;
   }
 
-  // Completions go through the front actor: only it may answer its callers.
-  void complete(uint64_t ticket, job_output out) {
-    caf::anon_send(front, pool_done_atom::value, ticket, std::move(out));
-  }
-
-  void complete(uint64_t ticket, caf::error err) {
-    caf::anon_send(front, pool_done_atom::value, ticket, std::move(err));
+  static void complete(queued_job& job, caf::expected<job_output> out) {
+    if (job.reply)
+      job.reply(std::move(out));
   }
 
   // Without a usable worker nothing would ever take the queued jobs; answering them now
@@ -127,7 +113,7 @@ struct pool_state {
     for (auto& job : failed) {
       job.dropped();
       count("unusable");
-      complete(job.ticket,
+      complete(job,
                make_error(*cfg.fail_fast_when_unusable, "pool " + cfg.name + " lost its workers"));
     }
   }
@@ -180,7 +166,7 @@ struct pool_state {
       // The caller has given up already; running the job would only add load.
       job.dropped();
       count("expired");
-      complete(job.ticket, caf::make_error(caf::sec::request_timeout));
+      complete(job, caf::make_error(caf::sec::request_timeout));
       return;
     }
     auto started = clock_type::now();
@@ -188,15 +174,15 @@ struct pool_state {
       auto out = observability::within_trace(job.trace, [&] { return job.work(worker.context()); });
       count(out.ok ? "ok" : "error");
       observe(started);
-      complete(job.ticket, std::move(out));
+      complete(job, std::move(out));
     } catch (const std::exception& ex) {
       count("exception");
       observe(started);
-      complete(job.ticket, make_error(errc::store_failure, ex.what()));
+      complete(job, make_error(errc::store_failure, ex.what()));
     } catch (...) {
       count("exception");
       observe(started);
-      complete(job.ticket, make_error(errc::store_failure, "unknown exception"));
+      complete(job, make_error(errc::store_failure, "unknown exception"));
     }
   }
 
@@ -246,47 +232,8 @@ struct pool_state {
 
 } // namespace detail
 
-namespace {
-
-caf::behavior front_actor(caf::event_based_actor* self, std::shared_ptr<detail::pool_state> st) {
-  // Callers waiting for a result, by ticket. Only this actor touches it.
-  auto pending = std::make_shared<std::unordered_map<uint64_t, caf::response_promise>>();
-  auto next_ticket = std::make_shared<uint64_t>(0);
-  auto settle = [pending](uint64_t ticket, auto&& result) {
-    auto i = pending->find(ticket);
-    if (i == pending->end())
-      return;
-    i->second.deliver(std::forward<decltype(result)>(result));
-    pending->erase(i);
-  };
-  return {
-      [=](detail::job_request& req) {
-        auto rp = self->make_response_promise();
-        auto ticket = ++*next_ticket;
-        if (auto err = st->offer(ticket, std::move(req))) {
-          rp.deliver(std::move(err));
-          return;
-        }
-        pending->emplace(ticket, std::move(rp));
-      },
-      [=](pool_done_atom, uint64_t ticket, detail::job_output& out) {
-        settle(ticket, std::move(out));
-      },
-      [=](pool_done_atom, uint64_t ticket, caf::error& err) { settle(ticket, std::move(err)); },
-      [=](pool_stop_atom) {
-        for (auto& entry : *pending)
-          entry.second.deliver(
-              make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
-        pending->clear();
-        self->quit();
-      },
-  };
-}
-
-} // namespace
-
 std::shared_ptr<blocking_pool>
-blocking_pool::start(caf::actor_system& sys, config cfg,
+blocking_pool::start(caf::actor_system&, config cfg,
                      std::shared_ptr<observability::registry> metrics) {
   if (cfg.threads == 0)
     cfg.threads = 1;
@@ -309,14 +256,23 @@ blocking_pool::start(caf::actor_system& sys, config cfg,
              .with({st->cfg.name});
   }
   st->untried = st->cfg.threads;
-  st->front = sys.spawn(front_actor, st);
   for (size_t i = 0; i < st->cfg.threads; ++i)
     st->threads.emplace_back([st, i] { st->worker_loop(i); });
   // The private constructor rules out make_shared.
   std::shared_ptr<blocking_pool> pool{new blocking_pool};
   pool->state_ = std::move(st);
-  pool->front_ = pool->state_->front;
+  pool->timer_ = detail::reply_timer::start();
   return pool;
+}
+
+void blocking_pool::submit(detail::job_request req, detail::job_reply reply) {
+  auto refused = state_->offer(req, reply);
+  if (refused && reply)
+    reply(std::move(refused));
+}
+
+void blocking_pool::watch(const std::shared_ptr<detail::owed_reply>& reply, caf::timespan timeout) {
+  timer_->watch(reply, std::chrono::steady_clock::now() + timeout);
 }
 
 size_t blocking_pool::usable_workers() const {
@@ -327,12 +283,15 @@ size_t blocking_pool::usable_workers() const {
 }
 
 void blocking_pool::stop() {
-  if (!state_)
+  // The state stays: callers on other threads may still offer jobs, which it refuses.
+  auto& st = state_;
+  if (!st)
     return;
-  auto st = std::move(state_);
   std::deque<queued_job> abandoned;
   {
     std::lock_guard<std::mutex> guard{st->mtx};
+    if (st->stopping)
+      return;
     st->stopping = true;
     abandoned.swap(st->queue);
     st->publish_depth();
@@ -341,7 +300,7 @@ void blocking_pool::stop() {
   for (auto& job : abandoned) {
     job.dropped();
     st->count("shutting_down");
-    st->complete(job.ticket, make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
+    st->complete(job, make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
   }
   for (auto& t : st->threads) {
     // A job that stops its own pool must not join itself.
@@ -350,9 +309,9 @@ void blocking_pool::stop() {
     else if (t.joinable())
       t.join();
   }
-  // Sent after every completion, so the front actor answers those before it quits.
-  caf::anon_send(st->front, pool_stop_atom::value);
-  st->front = nullptr;
+  // Every job is answered by now; a reply still owed belongs to a caller of `owe` that did
+  // not answer it, and hears that the pool stopped.
+  timer_->stop(make_error(errc::shutting_down, "pool " + st->cfg.name + " stopped"));
 }
 
 blocking_pool::~blocking_pool() {

@@ -31,27 +31,23 @@ using write_clock = std::chrono::steady_clock;
 
 // One `database::write` from its submission until its batch ended.
 struct write_item {
-  enum class phase {
-    fresh,   // not yet accepted by the pool
-    queued,  // waiting for a batch; any worker may take it
-    taken,   // in a batch being run by some worker
-    done,    // `result` is final
-    dropped, // the pool answered its job unrun; nobody may take it
-  };
   write_step step;
+  std::shared_ptr<troupe::detail::owed_reply> reply;
   write_clock::time_point deadline;
-  phase state = phase::fresh;
   // The step's own error or its batch's; none means it committed.
   caf::error result;
+
+  void answer(const caf::error& err) { reply->give(step.output(err)); }
 };
 
-// Writes waiting to share a transaction, and how many such transactions are running.
+// Writes waiting to share a transaction, and the pool threads leading batches of them.
 struct write_queue {
   std::mutex mtx;
-  std::condition_variable cv;
-  // Queued items in submission order; entries in other phases are dropped lazily.
+  // In submission order.
   std::deque<std::shared_ptr<write_item>> items;
-  size_t running = 0;
+  // Lead jobs queued or running in the pool; each runs batches until the queue is empty.
+  size_t leaders = 0;
+  bool stopping = false;
 };
 
 struct database_state {
@@ -69,6 +65,8 @@ struct database_state {
   bool warned = false;
 
   write_queue writes;
+  // The pool that runs the lead jobs; a leader whose connection broke hands over through it.
+  std::weak_ptr<blocking_pool> pool;
 
   observability::gauge* up_metric = nullptr;
   observability::counter* commits_metric = nullptr;
@@ -202,29 +200,19 @@ public:
   session_scope& operator=(const session_scope&) = delete;
 };
 
-// Takes `own` and up to `max - 1` other queued writes, oldest first, off the queue. Writes
-// whose caller has given up are answered with a timeout instead of being run.
-std::vector<std::shared_ptr<write_item>>
-take_batch(write_queue& q, const std::shared_ptr<write_item>& own, size_t max) {
+// Takes up to `max` queued writes, oldest first, off the queue into `batch`; writes whose
+// caller has given up go to `late` instead of being run.
+void take_batch(write_queue& q, size_t max, std::vector<std::shared_ptr<write_item>>& batch,
+                std::vector<std::shared_ptr<write_item>>& late) {
   auto now = write_clock::now();
-  std::vector<std::shared_ptr<write_item>> batch{own};
-  own->state = write_item::phase::taken;
-  std::deque<std::shared_ptr<write_item>> rest;
-  for (auto& item : q.items) {
-    if (item->state != write_item::phase::queued)
-      continue;
-    if (item->deadline <= now) {
-      item->state = write_item::phase::done;
-      item->result = caf::make_error(caf::sec::request_timeout);
-    } else if (batch.size() < max) {
-      item->state = write_item::phase::taken;
-      batch.push_back(item);
-    } else {
-      rest.push_back(item);
-    }
+  while (!q.items.empty() && batch.size() < max) {
+    auto item = std::move(q.items.front());
+    q.items.pop_front();
+    if (item->deadline <= now || item->reply->given())
+      late.push_back(std::move(item));
+    else
+      batch.push_back(std::move(item));
   }
-  q.items.swap(rest);
-  return batch;
 }
 
 // A savepoint that exists on the server from its construction. libpqxx 6 issues a
@@ -374,6 +362,7 @@ std::shared_ptr<database> database::start(caf::actor_system& sys, database_confi
   std::shared_ptr<database> db{new database};
   db->state_ = st;
   db->pool_ = blocking_pool::start(sys, std::move(pool_cfg), std::move(metrics));
+  st->pool = db->pool_;
   return db;
 }
 
@@ -414,73 +403,112 @@ caf::error database::guarded(detail::database_state& st, void* context,
   return err;
 }
 
-troupe::detail::job_request database::write_request(detail::write_step step,
-                                                    caf::timespan timeout) {
-  using phase = detail::write_item::phase;
+void database::queue_write(detail::write_step step,
+                           std::shared_ptr<troupe::detail::owed_reply> reply,
+                           caf::timespan timeout) {
   auto item = std::make_shared<detail::write_item>();
   item->step = std::move(step);
+  item->reply = std::move(reply);
   item->deadline = detail::write_clock::now() + timeout;
-  auto st = state_;
-  troupe::detail::job_request req;
-  req.timeout = timeout;
-  // Queued for a batch only once the pool accepted the job: a write the pool sheds at once
-  // (overloaded, unusable, stopping) must never run.
-  req.on_queued = [st, item] {
-    std::lock_guard<std::mutex> guard{st->writes.mtx};
-    item->state = phase::queued;
-    st->writes.items.push_back(item);
-  };
-  req.on_dropped = [st, item] {
-    std::lock_guard<std::mutex> guard{st->writes.mtx};
-    if (item->state == phase::queued)
-      item->state = phase::dropped;
-  };
-  // The job of each write either finds it done by another worker's batch, or leads a batch
-  // with it, or waits for whoever took it (or for a free batch slot).
-  req.work = [st, item](void* context) {
-    auto& q = st->writes;
-    std::unique_lock<std::mutex> lock{q.mtx};
-    for (;;) {
-      if (item->state == phase::done)
-        return item->step.output(item->result);
-      if (item->state == phase::queued && q.running < st->cfg.write_batches) {
-        auto batch = detail::take_batch(q, item, st->cfg.max_batch);
-        ++q.running;
-        lock.unlock();
-        auto err = guarded(*st, context, [&](pqxx::connection_base& conn) {
-          if (!detail::run_together(conn, batch)) {
-            if (st->isolated_metric)
-              st->isolated_metric->inc();
-            detail::run_isolated(conn, batch);
-          }
-          return caf::error{};
-        });
-        if (!err && st->commits_metric) {
-          st->commits_metric->inc();
-          st->batch_metric->observe(static_cast<double>(batch.size()));
-        }
-        lock.lock();
-        --q.running;
-        for (auto& done : batch) {
-          if (err)
-            done->result = err;
-          done->state = phase::done;
-        }
-        q.cv.notify_all();
-        continue;
-      }
-      if (item->state != phase::queued && item->state != phase::taken)
-        return item->step.output(make_error(errc::store_failure, "write was never queued"));
-      if (detail::write_clock::now() >= item->deadline) {
-        // A taken write may still commit: like any timeout, the outcome stays open.
-        if (item->state == phase::queued)
-          item->state = phase::dropped;
-        return item->step.output(caf::make_error(caf::sec::request_timeout));
-      }
-      q.cv.wait_until(lock, item->deadline);
+  auto& q = state_->writes;
+  caf::error refused;
+  bool lead = false;
+  {
+    std::lock_guard<std::mutex> guard{q.mtx};
+    if (q.stopping) {
+      refused = make_error(errc::shutting_down, "the database is stopping");
+    } else if (q.items.size() >= state_->cfg.max_queue) {
+      refused = make_error(errc::overloaded, "too many writes waiting for a batch");
+    } else {
+      q.items.push_back(item);
+      lead = q.leaders < state_->cfg.write_batches;
+      if (lead)
+        ++q.leaders;
     }
+  }
+  if (refused)
+    return item->answer(refused);
+  if (lead)
+    start_leader(state_);
+}
+
+void database::start_leader(const std::shared_ptr<detail::database_state>& st) {
+  auto pool = st->pool.lock();
+  troupe::detail::job_request req;
+  // The writes carry their own deadlines; the job that runs them has none to miss.
+  req.timeout = std::chrono::hours{24};
+  req.work = [st](void* context) {
+    lead_writes(st, context);
+    return troupe::detail::job_output{};
   };
-  return req;
+  auto refused = [st](caf::expected<troupe::detail::job_output> out) {
+    if (!out)
+      leader_lost(*st, out.error());
+  };
+  if (!pool)
+    return refused(make_error(errc::shutting_down, "the database is stopped"));
+  pool->submit(std::move(req), std::move(refused));
+}
+
+void database::leader_lost(detail::database_state& st, const caf::error& why) {
+  // The pool refused or dropped a lead job before it ran. Another leader still running takes
+  // the queue on; with none left, nobody would, so the waiting writes hear why now.
+  std::deque<std::shared_ptr<detail::write_item>> failed;
+  {
+    std::lock_guard<std::mutex> guard{st.writes.mtx};
+    if (--st.writes.leaders == 0)
+      failed.swap(st.writes.items);
+  }
+  for (auto& item : failed)
+    item->answer(why);
+}
+
+void database::lead_writes(const std::shared_ptr<detail::database_state>& st, void* context) {
+  auto& q = st->writes;
+  for (;;) {
+    std::vector<std::shared_ptr<detail::write_item>> batch, late;
+    bool handover = false;
+    {
+      std::lock_guard<std::mutex> guard{q.mtx};
+      if (!q.stopping)
+        detail::take_batch(q, st->cfg.max_batch, batch, late);
+      if (batch.empty())
+        --q.leaders;
+    }
+    for (auto& item : late)
+      item->answer(caf::make_error(caf::sec::request_timeout));
+    if (batch.empty())
+      return;
+    auto err = guarded(*st, context, [&](pqxx::connection_base& conn) {
+      if (!detail::run_together(conn, batch)) {
+        if (st->isolated_metric)
+          st->isolated_metric->inc();
+        detail::run_isolated(conn, batch);
+      }
+      return caf::error{};
+    });
+    if (!err && st->commits_metric) {
+      st->commits_metric->inc();
+      st->batch_metric->observe(static_cast<double>(batch.size()));
+    }
+    // Each writer hears from here, the thread that committed, with no other thread between.
+    for (auto& item : batch)
+      item->answer(err ? err : item->result);
+    // A broken connection cannot run the next batch: another worker takes the lead while
+    // this one reconnects.
+    auto* s = static_cast<detail::session*>(context);
+    if (s == nullptr || s->broken) {
+      {
+        std::lock_guard<std::mutex> guard{q.mtx};
+        handover = !q.items.empty() && !q.stopping;
+        if (!handover)
+          --q.leaders;
+      }
+      if (handover)
+        start_leader(st);
+      return;
+    }
+  }
 }
 
 bool database::ready() const {
@@ -498,8 +526,22 @@ std::string database::status() const {
 }
 
 void database::stop() {
+  if (!state_)
+    return;
+  {
+    std::lock_guard<std::mutex> guard{state_->writes.mtx};
+    state_->writes.stopping = true;
+  }
+  // Leaders finish the batch they run and take no other.
   if (pool_)
     pool_->stop();
+  std::deque<std::shared_ptr<detail::write_item>> left;
+  {
+    std::lock_guard<std::mutex> guard{state_->writes.mtx};
+    left.swap(state_->writes.items);
+  }
+  for (auto& item : left)
+    item->answer(make_error(errc::shutting_down, "the database stopped"));
 }
 
 database::~database() {

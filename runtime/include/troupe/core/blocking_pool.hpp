@@ -15,6 +15,7 @@
 #include <caf/fwd.hpp>
 
 #include "troupe/core/error.hpp"
+#include "troupe/core/owed_reply.hpp"
 #include "troupe/observability/log_context.hpp"
 
 namespace troupe::observability {
@@ -42,29 +43,21 @@ public:
 
 namespace detail {
 
-/// The queue, threads and metrics of a pool, shared by its threads and its front actor.
+/// The queue, threads and metrics of a pool, shared by its threads.
 struct pool_state;
-
-/// What a finished job hands back: its typed result, erased, and whether it succeeded.
-struct job_output {
-  /// Holds a `std::shared_ptr<caf::expected<T>>` for the `T` of the job.
-  std::any value;
-  /// Whether the job produced a value rather than an error (for metrics).
-  bool ok = true;
-};
 
 /// A job with its type erased; receives the `pool_worker::context()` of the worker running it.
 using erased_job = std::function<job_output(void*)>;
 
-/// The message that carries a job to a pool.
+/// How a pool answers one job: called exactly once, on whichever thread ends it.
+using job_reply = std::function<void(caf::expected<job_output>)>;
+
+/// A job as a pool queues it.
 struct job_request {
   /// The work itself.
   erased_job work;
   /// How long the caller waits; a job still queued past it is dropped unrun.
   caf::timespan timeout;
-  /// If set, called once the pool accepted the job, before any worker can take it; runs
-  /// under the pool's lock, so it must be quick and must not call into the pool.
-  std::function<void()> on_queued;
   /// If set, called when the pool answers an accepted job without running it (expired,
   /// stopped, no usable worker).
   std::function<void()> on_dropped;
@@ -76,16 +69,16 @@ struct job_request {
 
 } // namespace troupe
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::detail::job_output)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::detail::job_request)
-
 namespace troupe {
 
 /// Dedicated threads for blocking or CPU-heavy work, so no io or scheduler thread is parked.
 ///
 /// Results come back as a response message to the calling actor, so `done` always runs inside
-/// that actor and CAF's request timeout applies. The caller's trace (its log context's) goes
-/// with the job: lines the job and `done` log carry it. Stop the pool before the actor system.
+/// that actor. A job goes straight from the caller to the queue and its answer straight back,
+/// with no actor in between and no CAF timeout left to fire later; the pool's `reply_timer`
+/// answers a caller whose job is not done by its deadline. The caller's trace (its log
+/// context's) goes with the job: lines the job and `done` log carry it. Stop the pool before
+/// the actor system.
 class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
 public:
   /// How a pool is sized and what its workers hold.
@@ -103,7 +96,7 @@ public:
     std::optional<errc> fail_fast_when_unusable;
   };
 
-  /// Starts the threads and the actor that hands jobs to them.
+  /// Starts the threads and the timer of overdue replies.
   static std::shared_ptr<blocking_pool>
   start(caf::actor_system& sys, config cfg,
         std::shared_ptr<observability::registry> metrics = nullptr);
@@ -128,32 +121,52 @@ public:
   template <class T>
   void run_erased(caf::event_based_actor* self, detail::erased_job work,
                   std::function<void(caf::expected<T>)> done, caf::timespan timeout) {
-    run_request<T>(self, detail::job_request{std::move(work), timeout, {}, {}, {}},
-                   std::move(done));
+    run_request<T>(self, detail::job_request{std::move(work), timeout, {}, {}}, std::move(done));
   }
 
-  /// Like `run_erased`, for a request that may carry queue hooks.
+  /// Like `run_erased`, for a request that may carry a drop hook.
   template <class T>
   void run_request(caf::event_based_actor* self, detail::job_request req,
                    std::function<void(caf::expected<T>)> done) {
-    using result_ptr = std::shared_ptr<caf::expected<T>>;
-    auto timeout = req.timeout;
-    auto trace = req.trace = observability::current_log_context().trace;
-    self->request(front_, timeout, std::move(req))
-        .then(
-            [done, trace](detail::job_output& out) {
-              observability::within_trace(trace, [&] {
-                auto* result = std::any_cast<result_ptr>(&out.value);
-                if (result == nullptr || !*result)
-                  done(make_error(errc::invalid_argument, "pool job returned a foreign type"));
-                else
-                  done(std::move(**result));
-              });
-            },
-            [done, trace](caf::error& err) {
-              observability::within_trace(trace, [&] { done(std::move(err)); });
-            });
+    auto reply = owe<T>(self, std::move(done), req.timeout);
+    req.trace = observability::current_log_context().trace;
+    submit(std::move(req),
+           [reply](caf::expected<detail::job_output> out) { reply->give(std::move(out)); });
   }
+
+  /// Registers `done` as the handler of a new request of `self` and returns the reply that
+  /// answers it; the pool's timer answers `sec::request_timeout` after `timeout`. For
+  /// components that queue work of their own and answer it from a pool thread.
+  template <class T>
+  std::shared_ptr<detail::owed_reply> owe(caf::event_based_actor* self,
+                                          std::function<void(caf::expected<T>)> done,
+                                          caf::timespan timeout) {
+    using result_ptr = std::shared_ptr<caf::expected<T>>;
+    auto trace = observability::current_log_context().trace;
+    auto id = self->new_request_id(caf::message_priority::normal).response_id();
+    self->add_multiplexed_response_handler(
+        id, caf::behavior{[done, trace](detail::job_output& out) {
+                            observability::within_trace(trace, [&] {
+                              auto* result = std::any_cast<result_ptr>(&out.value);
+                              if (result == nullptr || !*result)
+                                done(make_error(errc::invalid_argument,
+                                                "pool job returned a foreign type"));
+                              else
+                                done(std::move(**result));
+                            });
+                          },
+                          [done, trace](caf::error& err) {
+                            observability::within_trace(trace, [&] { done(std::move(err)); });
+                          }});
+    auto reply =
+        std::make_shared<detail::owed_reply>(caf::actor_cast<caf::strong_actor_ptr>(self), id);
+    watch(reply, timeout);
+    return reply;
+  }
+
+  /// Queues `req` and calls `reply` once with its outcome, on a pool thread or, if the pool
+  /// refuses it (full, stopping, no usable worker), at once on this one.
+  void submit(detail::job_request req, detail::job_reply reply);
 
   /// Returns how many workers can take jobs right now.
   size_t usable_workers() const;
@@ -171,8 +184,10 @@ public:
 private:
   blocking_pool() = default;
 
+  void watch(const std::shared_ptr<detail::owed_reply>& reply, caf::timespan timeout);
+
   std::shared_ptr<detail::pool_state> state_;
-  caf::actor front_;
+  std::shared_ptr<detail::reply_timer> timer_;
 };
 
 } // namespace troupe

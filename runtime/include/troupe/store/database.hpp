@@ -108,11 +108,14 @@ public:
   /// Runs `step` as part of a write transaction and then `done(result)` inside `self`.
   ///
   /// Writes queued at the same moment (from any actor) share one transaction and one COMMIT,
-  /// so they share one WAL flush. Each `step` runs in its own SAVEPOINT: an error value it
-  /// returns, or an exception it throws, rolls back its own effects only; the other steps of
-  /// the batch commit together. `done` receives a value only after the shared COMMIT
-  /// succeeded, so an acknowledged write is durable. If the transaction itself fails (lost
-  /// connection, a COMMIT whose outcome is unknown), every step of the batch gets that error.
+  /// so they share one WAL flush. They wait in a queue of their own; a pool thread takes the
+  /// lead and runs batch after batch while writes keep coming (at most `write_batches`
+  /// threads at once) and answers each writer itself, so a write costs no pool job of its
+  /// own and no thread hop between its COMMIT and its answer. Each `step` runs in its own
+  /// SAVEPOINT: an error value it returns, or an exception it throws, rolls back its own effects
+  /// only; the other steps of the batch commit together. `done` receives a value only after the
+  /// shared COMMIT succeeded, so an acknowledged write is durable. If the transaction itself fails
+  /// (lost connection, a COMMIT whose outcome is unknown), every step of the batch gets that error.
   ///
   /// `step` must not commit or abort `tx`; it may run more than once only if the caller
   /// retries. Prepare statements inside it on `tx.conn()` (e.g. with `prepare_once`). Steps of
@@ -142,7 +145,7 @@ public:
           bool ok = static_cast<bool>(*out);
           return troupe::detail::job_output{std::move(out), ok};
         }};
-    pool_->run_request<T>(self, write_request(std::move(erased), timeout), std::move(done));
+    queue_write(std::move(erased), pool_->owe<T>(self, std::move(done), timeout), timeout);
   }
 
   /// Returns whether a connection is up and the migrations are applied (for /readyz).
@@ -168,8 +171,18 @@ private:
   static caf::error guarded(detail::database_state& st, void* context,
                             const std::function<caf::error(pqxx::connection_base&)>& body);
 
-  // Queues `step` for the next shared write transaction and wraps it as a pool job.
-  troupe::detail::job_request write_request(detail::write_step step, caf::timespan timeout);
+  // Starts a lead job in the pool: it runs batches of queued writes until none is left.
+  static void start_leader(const std::shared_ptr<detail::database_state>& st);
+
+  // The loop of a lead job, on a pool thread with the connection `context`.
+  static void lead_writes(const std::shared_ptr<detail::database_state>& st, void* context);
+
+  // A lead job that never ran; fails the queue if no other leader is left to run it.
+  static void leader_lost(detail::database_state& st, const caf::error& why);
+
+  // Queues `step` for the next shared write transaction; `reply` answers its caller.
+  void queue_write(detail::write_step step, std::shared_ptr<troupe::detail::owed_reply> reply,
+                   caf::timespan timeout);
 
   std::shared_ptr<detail::database_state> state_;
   std::shared_ptr<blocking_pool> pool_;
