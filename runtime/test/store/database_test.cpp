@@ -400,6 +400,11 @@ TEST_F(database_test, concurrent_writes_from_many_actors_share_commits) {
   EXPECT_EQ(sizes.count(), commits());
   EXPECT_EQ(sizes.sum(), writers * per_writer);
   EXPECT_LT(commits(), static_cast<uint64_t>(writers * per_writer / 2)) << "no batching";
+  // Writes wait in the database's queue, not as pool jobs: a lead job runs batch after batch.
+  auto jobs = metrics_->counters("troupe_pool_jobs_total", "", {"pool", "outcome"})
+                  .with({"store", "ok"})
+                  .value();
+  EXPECT_LT(jobs, static_cast<uint64_t>(writers * per_writer / 2)) << "a pool job per write";
   EXPECT_EQ(isolated(), 0u) << "batches of good writes need no savepoint per write";
 }
 
