@@ -193,10 +193,15 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
                 std::shared_ptr<const auth::session_check> sessions,
                 supervision::supervisor_spec& spec) {
   auto& o = ctx.options;
+  auto orders_known = std::make_shared<placement::directory>();
+  auto stock_known = std::make_shared<placement::directory>();
+  auto payments = std::make_shared<breaker_signal>();
   auto api = std::make_shared<order::order_api>();
   api->system = ctx.system;
   api->locator = ctx.locator;
-  api->names = ctx.names;
+  api->payments = payments;
+  api->orders_known = orders_known;
+  api->stock_known = stock_known;
   api->orders = ctx.orders;
   api->tokens = std::move(tokens);
   api->sessions = std::move(sessions);
@@ -207,17 +212,21 @@ void add_orders(const node_context& ctx, std::shared_ptr<auth::jwt_codec> tokens
   sim.failure_rate = o.payment_failure_rate;
   order::payment_gateway_config gateway;
   gateway.timeout = std::chrono::milliseconds{o.payment_timeout_ms};
+  gateway.signal = payments;
   order::saga_config saga;
   saga.names = ctx.names;
   saga.locator = ctx.locator;
+  saga.stock_known = stock_known;
   saga.step_timeout = gateway.timeout + std::chrono::seconds{1};
   saga.crash_after = o.order_crash_after;
   auto idle = std::chrono::seconds{o.entity_idle};
-  spec.children.push_back(
-      placement::region_child(owned(ctx, order::stock_entity_kind(ctx.stock, idle)), ctx.metrics));
+  auto stock = owned(ctx, order::stock_entity_kind(ctx.stock, idle));
+  stock.published = stock_known;
+  spec.children.push_back(placement::region_child(std::move(stock), ctx.metrics));
   spec.children.push_back(order::payment_child(sim, gateway));
-  spec.children.push_back(placement::region_child(
-      owned(ctx, order::order_entity_kind(ctx.orders, std::move(saga), idle)), ctx.metrics));
+  auto orders = owned(ctx, order::order_entity_kind(ctx.orders, std::move(saga), idle));
+  orders.published = orders_known;
+  spec.children.push_back(placement::region_child(std::move(orders), ctx.metrics));
   spec.children.push_back(order::order_recovery_child(ctx.orders, ctx.locator));
 }
 

@@ -243,7 +243,7 @@ private:
     placement::ask_owner(
         self_, cfg_.locator, stock_kind_name, sku, cfg_.step_timeout, std::make_tuple(msg...),
         on_reply, [me](const caf::error& err) { me->on_stock_error(err); },
-        placement::retry_policy{true}); // idempotent per order
+        placement::retry_policy{true}, cfg_.stock_known); // idempotent per order
   }
 
   // Out of stock after the authorization: rejecting voids it and returns the lines taken.
@@ -275,7 +275,8 @@ private:
         self_, cfg_.locator, stock_kind_name, state_->items[i].sku, cfg_.step_timeout,
         std::make_tuple(release_atom::value, state_->id),
         [me, i, then](const stock_record&) { me->release(i + 1, then); },
-        [me](const caf::error& err) { me->retry(err); }, placement::retry_policy{true});
+        [me](const caf::error& err) { me->retry(err); }, placement::retry_policy{true},
+        cfg_.stock_known);
   }
 
   caf::expected<payment_provider> gateway() {

@@ -38,6 +38,8 @@ void record(gateway_pointer self, const caf::error& err) {
   else
     st.breaker.on_failure(now);
   auto after = st.breaker.current(now);
+  if (st.cfg.signal)
+    st.cfg.signal->publish(st.breaker, now);
   if (after == before)
     return;
   if (after == circuit_breaker::state::open)
@@ -78,20 +80,15 @@ payment_gateway::behavior_type gateway_actor(gateway_pointer self, payment_provi
   self->state.provider = std::move(provider);
   self->state.breaker = circuit_breaker{cfg.breaker};
   self->state.cfg = std::move(cfg);
+  // A restarted gateway starts closed, whatever its predecessor had published.
+  if (self->state.cfg.signal)
+    self->state.cfg.signal->publish(self->state.breaker, self->clock().now());
   return {
       [self](authorize_atom, payment_request& req) -> caf::result<authorization> {
         return forward<authorization>(self, true, authorize_atom::value, std::move(req));
       },
       [self](void_atom, std::string& id) -> caf::result<caf::ok_atom> {
         return forward<caf::ok_atom>(self, false, void_atom::value, std::move(id));
-      },
-      [self](breaker_atom) -> caf::result<caf::ok_atom> {
-        auto& st = self->state;
-        auto now = self->clock().now();
-        if (st.breaker.current(now) == circuit_breaker::state::open)
-          return make_error(errc::dependency_unavailable, st.cfg.name + " is failing",
-                            st.breaker.retry_after(now));
-        return caf::ok_atom::value;
       },
   };
 }

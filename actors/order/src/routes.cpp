@@ -23,7 +23,6 @@
 #include "troupe/http/url.hpp"
 #include "troupe/order/payment_gateway.hpp"
 #include "troupe/placement/ask.hpp"
-#include "troupe/supervision/name_registry.hpp"
 
 namespace troupe::order {
 
@@ -83,8 +82,10 @@ void ask_entity(const api_ptr& api, caf::event_based_actor* self, http::shared_r
                 OnReply on_reply, Ts... msg) {
   // Every request to an order or a SKU is idempotent (keyed, absolute or a read), so one
   // whose node went down mid-request is sent once more to the key's new owner.
+  auto known = std::string_view{kind} == order_kind_name ? api->orders_known : api->stock_known;
   placement::ask_owner(self, api->locator, kind, key, api->request_timeout, std::make_tuple(msg...),
-                       on_reply, fail_with(res, instance), placement::retry_policy{true});
+                       on_reply, fail_with(res, instance), placement::retry_policy{true},
+                       std::move(known));
 }
 
 /// Runs `then()` inside `self` once `who`'s token is confirmed to still stand.
@@ -228,31 +229,30 @@ void place_order(const api_ptr& api, http::request_context ctx, http::responder 
   req.payment_token = std::get<std::string>(token);
   req.idempotency_key = key;
   req.request_hash = request_digest(req.items, req.payment_method, req.payment_token);
-  authenticated(api, ctx, std::move(res), false,
-                [api, instance, req](caf::event_based_actor* self, http::shared_responder res,
-                                     const auth::jwt_claims& who) mutable {
-                  req.user_id = who.subject;
-                  auto id = order_id_for(req.user_id, req.idempotency_key);
-                  auto place = [=] {
-                    ask_entity(
-                        api, self, res, instance, order_kind_name, id,
-                        [res](const order_record& r, bool created) {
-                          auto out = http::json_response(created ? status::created : status::ok,
-                                                         to_json(r));
-                          out.set(boost::beast::http::field::location, "/v1/orders/" + r.id);
-                          (*res)(std::move(out));
-                        },
-                        place_atom::value, req);
-                  };
-                  // While payments fail fast a new order would only be rejected: refuse it
-                  // now, with the breaker's Retry-After, and store nothing.
-                  auto gateway = api->names->lookup(payment_name);
-                  if (!gateway)
-                    return fail_with(res, instance)(gateway.error());
-                  self->request(caf::actor_cast<payment_gateway>(*gateway), api->request_timeout,
-                                breaker_atom::value)
-                      .then([place](caf::ok_atom) { place(); }, fail_with(res, instance));
-                });
+  authenticated(
+      api, ctx, std::move(res), false,
+      [api, instance, req](caf::event_based_actor* self, http::shared_responder res,
+                           const auth::jwt_claims& who) mutable {
+        req.user_id = who.subject;
+        auto id = order_id_for(req.user_id, req.idempotency_key);
+        auto place = [=] {
+          ask_entity(
+              api, self, res, instance, order_kind_name, id,
+              [res](const order_record& r, bool created) {
+                auto out = http::json_response(created ? status::created : status::ok, to_json(r));
+                out.set(boost::beast::http::field::location, "/v1/orders/" + r.id);
+                (*res)(std::move(out));
+              },
+              place_atom::value, req);
+        };
+        // While payments fail fast a new order would only be rejected: refuse it
+        // now, with the breaker's Retry-After, and store nothing.
+        if (auto wait = api->payments ? api->payments->open_at(self->clock().now()) : std::nullopt)
+          return fail_with(res, instance)(
+              make_error(errc::dependency_unavailable,
+                         "payments are failing; new orders are refused for now", *wait));
+        place();
+      });
 }
 
 void get_order(const api_ptr& api, http::request_context ctx, http::responder res) {

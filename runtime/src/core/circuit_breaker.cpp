@@ -58,12 +58,35 @@ circuit_breaker::state circuit_breaker::current(time_point now) const {
   return state_;
 }
 
+namespace {
+
+// Retry-After counts whole seconds; rounding down would invite the caller back too early.
+std::chrono::milliseconds whole_seconds(circuit_breaker::clock::duration left) {
+  return std::max<std::chrono::milliseconds>(std::chrono::ceil<std::chrono::seconds>(left),
+                                             std::chrono::seconds{1});
+}
+
+} // namespace
+
 std::chrono::milliseconds circuit_breaker::retry_after(time_point now) const {
-  constexpr std::chrono::seconds at_least{1};
   if (current(now) != state::open)
-    return at_least;
-  // Retry-After counts whole seconds; rounding down would invite the caller back too early.
-  return std::max(std::chrono::ceil<std::chrono::seconds>(open_until_ - now), at_least);
+    return std::chrono::seconds{1};
+  return whole_seconds(open_until_ - now);
+}
+
+void breaker_signal::publish(const circuit_breaker& b, circuit_breaker::time_point now) {
+  auto until = b.current(now) == circuit_breaker::state::open ? b.open_until_
+                                                              : circuit_breaker::time_point{};
+  open_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+std::optional<std::chrono::milliseconds>
+breaker_signal::open_at(circuit_breaker::time_point now) const {
+  circuit_breaker::time_point until{
+      circuit_breaker::clock::duration{open_until_.load(std::memory_order_relaxed)}};
+  if (now >= until)
+    return std::nullopt;
+  return whole_seconds(until - now);
 }
 
 void circuit_breaker::open(time_point now) {

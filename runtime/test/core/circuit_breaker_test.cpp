@@ -149,6 +149,26 @@ TEST_F(circuit_breaker_test, zero_threshold_and_trials_count_as_one) {
   EXPECT_FALSE(b.allow(now_ + 5s));
 }
 
+TEST_F(circuit_breaker_test, a_published_signal_is_open_exactly_while_the_breaker_is) {
+  circuit_breaker b{{3, 5s, 1}};
+  breaker_signal signal;
+  EXPECT_FALSE(signal.open_at(now_)) << "a signal nobody published is closed";
+  fail(b, 2);
+  signal.publish(b, now_);
+  EXPECT_FALSE(signal.open_at(now_));
+  fail(b, 1);
+  signal.publish(b, now_);
+  ASSERT_TRUE(signal.open_at(now_));
+  EXPECT_EQ(*signal.open_at(now_), b.retry_after(now_));
+  EXPECT_EQ(*signal.open_at(now_ + 1s), b.retry_after(now_ + 1s));
+  // Half-open once the period passed: new work may go ahead, as the breaker would let a trial.
+  EXPECT_FALSE(signal.open_at(now_ + 5s));
+  ASSERT_TRUE(b.allow(now_ + 5s));
+  b.on_success();
+  signal.publish(b, now_ + 5s);
+  EXPECT_FALSE(signal.open_at(now_ + 5s));
+}
+
 TEST_F(circuit_breaker_test, states_have_stable_names) {
   EXPECT_EQ(to_string(state::closed), "closed");
   EXPECT_EQ(to_string(state::open), "open");

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace troupe {
@@ -67,6 +69,8 @@ public:
   uint32_t failures() const noexcept { return failures_; }
 
 private:
+  friend class breaker_signal;
+
   void open(time_point now);
 
   config cfg_;
@@ -74,6 +78,24 @@ private:
   uint32_t failures_ = 0;
   uint32_t trials_in_flight_ = 0;
   time_point open_until_{};
+};
+
+/// Whether a breaker that lives in one actor is open, readable by any thread without a message.
+///
+/// The owning actor publishes after each call it books; callers that only want to refuse new
+/// work while the dependency fails check it, instead of asking the actor on every request.
+class breaker_signal {
+public:
+  /// Publishes where `b` stands at `now`.
+  void publish(const circuit_breaker& b, circuit_breaker::time_point now);
+
+  /// Returns how long a caller turned away at `now` should wait (as
+  /// `circuit_breaker::retry_after`) if the breaker is open then; nothing if it is not.
+  std::optional<std::chrono::milliseconds> open_at(circuit_breaker::time_point now) const;
+
+private:
+  // The end of the open period in ticks of the breaker's clock; the epoch when not open.
+  std::atomic<circuit_breaker::clock::rep> open_until_{0};
 };
 
 /// Returns the stable name of `x`, e.g. "half_open".

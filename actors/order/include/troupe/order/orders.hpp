@@ -24,6 +24,7 @@ class name_registry;
 } // namespace troupe::supervision
 
 namespace troupe::placement {
+class directory;
 class locator;
 } // namespace troupe::placement
 
@@ -82,6 +83,8 @@ struct saga_config {
   std::shared_ptr<supervision::name_registry> names;
   /// Finds the SKU entities, on this node or another.
   std::shared_ptr<const placement::locator> locator;
+  /// This node's SKU activations, to skip the region's resolve hop; optional.
+  std::shared_ptr<const placement::directory> stock_known;
   /// Bound on each request to a SKU or to the payment gateway.
   caf::timespan step_timeout = std::chrono::seconds(5);
   /// First delay before retrying a step that failed for a technical reason; doubles.

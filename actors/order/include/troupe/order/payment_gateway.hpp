@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -19,14 +20,14 @@ struct payment_gateway_config {
   circuit_breaker::config breaker;
   /// The provider's name in errors and logs.
   std::string name = "payment provider";
+  /// Where the breaker stands, published after each authorization for callers that refuse
+  /// new work while it is open (the order routes); optional.
+  std::shared_ptr<breaker_signal> signal;
 };
 
-/// `(breaker_atom) -> caf::ok_atom`, or `errc::dependency_unavailable` with the retry delay
-/// while the breaker is open: lets a caller refuse new work at once instead of starting it.
-using breaker_atom = caf::atom_constant<caf::atom("breaker")>;
-
-/// The gateway: the provider protocol plus the breaker query.
-using payment_gateway = payment_provider::extend<caf::replies_to<breaker_atom>::with<caf::ok_atom>>;
+/// The gateway speaks the provider protocol; its breaker is read through
+/// `payment_gateway_config::signal`, without a message.
+using payment_gateway = payment_provider;
 
 /// Spawns the gateway the order saga talks to: it speaks the provider protocol, forwards every
 /// call to `provider` with a timeout, and guards authorizations with a circuit breaker.

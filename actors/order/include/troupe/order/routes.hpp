@@ -16,11 +16,12 @@ namespace troupe::http {
 class router;
 } // namespace troupe::http
 
-namespace troupe::supervision {
-class name_registry;
-} // namespace troupe::supervision
+namespace troupe {
+class breaker_signal;
+} // namespace troupe
 
 namespace troupe::placement {
+class directory;
 class locator;
 } // namespace troupe::placement
 
@@ -32,8 +33,12 @@ struct order_api {
   caf::actor_system* system = nullptr;
   /// Finds the SKU and order entities, on this node or another.
   std::shared_ptr<const placement::locator> locator;
-  /// Resolves this node's payment gateway (its breaker gates new orders).
-  std::shared_ptr<supervision::name_registry> names;
+  /// The payment gateway's breaker: while it is open, new orders are refused at once.
+  std::shared_ptr<const breaker_signal> payments;
+  /// This node's order activations, to skip the region's resolve hop; optional.
+  std::shared_ptr<const placement::directory> orders_known;
+  /// This node's SKU activations, the same; optional.
+  std::shared_ptr<const placement::directory> stock_known;
   /// Lists orders (a listing spans many entities, so it reads the store directly).
   std::shared_ptr<order_repository> orders;
   /// Checks access tokens.
