@@ -19,6 +19,7 @@
 #include "troupe/cluster/transport.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/ids.hpp"
+#include "troupe/core/scheduler.hpp"
 #include "troupe/http/router.hpp"
 #include "troupe/observability/logging.hpp"
 #include "troupe/observability/metrics.hpp"
@@ -65,7 +66,8 @@ int run(const node::node_options& opts, const sigset_t& stop_signals) {
   add_error_category(cfg);
   if (opts.actor_threads > 0)
     cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
-  cfg.set("scheduler.policy", caf::atom_from_string(opts.actor_scheduler));
+  // The options accept only the policies this knows.
+  install_scheduler(cfg, opts.actor_scheduler);
   // Entity messages and answers cross nodes: their types must be known by name.
   placement::add_message_types(cfg);
   cfg.add_message_type<user::user_record>("troupe.user_record");
