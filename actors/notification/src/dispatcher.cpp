@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -76,9 +77,14 @@ private:
           me->backlog_ = due && due->size() >= limit;
           if (!due) {
             me->quit_when_idle();
-            spdlog::warn("notifications: cannot claim due ones: {}", describe(due.error()));
+            // Once per outage: the poll runs five times a second and would flood the log.
+            if (!std::exchange(me->claim_failing_, true))
+              spdlog::warn("notifications: cannot claim due ones (until further notice): {}",
+                           describe(due.error()));
             return;
           }
+          if (std::exchange(me->claim_failing_, false))
+            spdlog::info("notifications: claiming due ones again");
           // Even if a stop came meanwhile: they are claimed, so they are ours.
           for (auto& n : *due)
             me->attempt(n);
@@ -182,6 +188,7 @@ private:
   size_t in_flight_ = 0;
   bool polling_ = false;
   bool backlog_ = false; // the last poll took as many as it asked for
+  bool claim_failing_ = false;
   // Delivered attempts not yet recorded, and whether a write recording others runs.
   std::vector<std::string> sent_;
   bool marking_ = false;
