@@ -36,9 +36,8 @@ transport() { # name
   echo --cluster-tls-cert "$work/tls/$1.pem" --cluster-tls-key "$work/tls/$1.key" \
     --cluster-tls-ca "$work/tls/ca.pem"
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -A http cport
-for n in n1 n2 n3; do http[$n]=$(free_port); cport[$n]=$(free_port); done
+for n in n1 n2 n3; do http[$n]=$(bench_free_port); cport[$n]=$(bench_free_port); done
 start() { # name
   build/nodes/troupe-node/troupe-node --node-name "$1" --http-host 127.0.0.1 --http-port "${http[$1]}" \
     --cluster-host 127.0.0.1 --advertise-host 127.0.0.1 --cluster-port "${cport[$1]}" \

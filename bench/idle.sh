@@ -23,12 +23,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pg_port=$(free_port)
+pg_port=$(bench_free_port)
 bench_postgres_start "$work" "$pg_port"
 scripts/cluster-certs "$work/tls" n1 n2 n3 >/dev/null
 declare -A http cport
-for n in n1 n2 n3 solo; do http[$n]=$(free_port); cport[$n]=$(free_port); done
+for n in n1 n2 n3 solo; do http[$n]=$(bench_free_port); cport[$n]=$(bench_free_port); done
 
 # Percent of one core that $1 ticks over the run are.
 pct() { awk -v t="$1" -v s="$secs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t * 100 / hz / s}'; }

@@ -25,13 +25,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pg_port=$(free_port)
+pg_port=$(bench_free_port)
 bench_postgres_start "$work" "$pg_port"
 
 scripts/cluster-certs "$work/tls" troupe >/dev/null
 declare -A http cport
-for n in n1 n2 n3; do http[$n]=$(free_port); cport[$n]=$(free_port); done
+for n in n1 n2 n3; do http[$n]=$(bench_free_port); cport[$n]=$(bench_free_port); done
 for n in n1 n2 n3; do
   # The manifests' settings (k8s/base/shared/kustomization.yaml), on loopback ports.
   TROUPE_STORE=postgres TROUPE_DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/troupe" \
@@ -58,12 +57,11 @@ setup=$(bench_order_setup "$url")
 read -r id token <<<"$setup"
 bench_order_lua "$work/post.lua" "$token"
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 phase() { # name, then the command that loads node $n (or nothing for idle)
   local name="$1"; shift
   declare -A before
-  for n in n1 n2 n3; do before[$n]=$(ticks "${pid[$n]}"); done
+  for n in n1 n2 n3; do before[$n]=$(bench_ticks "${pid[$n]}"); done
   local t0; t0=$(date +%s%N)
   local loads=()
   if [ $# -gt 0 ]; then
@@ -79,7 +77,7 @@ phase() { # name, then the command that loads node $n (or nothing for idle)
     errors=$(cat "$work/$name".n?.wrk | awk '/Non-2xx/ {s += $NF} END {print s + 0}')
   fi
   for n in n1 n2 n3; do
-    local used=$(( $(ticks "${pid[$n]}") - before[$n] ))
+    local used=$(( $(bench_ticks "${pid[$n]}") - before[$n] ))
     printf '%-6s %s  cpu %4d m  rss %5.1f MiB  peak %5.1f MiB  (%s req/s all nodes, %s non-2xx)\n' \
       "$name" "$n" "$(( used * 1000 * 1000 / $(getconf CLK_TCK) / elapsed ))" \
       "$(awk -v k="$(kib "${pid[$n]}" VmRSS)" 'BEGIN {print k / 1024}')" \

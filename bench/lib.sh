@@ -23,6 +23,9 @@ bench_postgres_start() {
   createdb -h "$dir" -p "$port" -U postgres troupe
 }
 
+# A TCP port on 127.0.0.1 that is free now.
+bench_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # CPU ticks (user + system) of process $1, all its threads.
 bench_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
