@@ -69,13 +69,23 @@ inline_consumer recording(std::vector<std::string> types, std::shared_ptr<int> c
   return c;
 }
 
+// An outbox whose one inline consumer is `recording` into a fresh table `applied`.
+struct recorder {
+  std::shared_ptr<int> committed = std::make_shared<int>(0);
+  outbox box;
+
+  recorder(pqxx::connection& conn, std::vector<std::string> types) {
+    pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
+    box.add_inline(recording(std::move(types), committed));
+  }
+};
+
 TEST_F(events_test,
        an_inline_consumer_applies_an_event_in_its_transaction_and_it_is_born_delivered) {
   pqxx::connection conn{pg_->url()};
-  pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
-  auto committed = std::make_shared<int>(0);
-  outbox box;
-  box.add_inline(recording({"order.confirmed"}, committed));
+  recorder rec{conn, {"order.confirmed"}};
+  auto& box = rec.box;
+  auto& committed = rec.committed;
 
   auto undone = make_event("order", "o-1", "order.confirmed");
   {
@@ -103,10 +113,9 @@ TEST_F(events_test,
 
 TEST_F(events_test, an_event_a_relayed_consumer_wants_waits_for_the_relay_after_inline_ones) {
   pqxx::connection conn{pg_->url()};
-  pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
-  auto committed = std::make_shared<int>(0);
-  outbox box;
-  box.add_inline(recording({}, committed));
+  recorder rec{conn, {}};
+  auto& box = rec.box;
+  auto& committed = rec.committed;
   box.add_relayed({"user.registered"});
   auto relayed = make_event("user", "u-1", "user.registered");
   auto inline_only = make_event("order", "o-1", "order.confirmed");
@@ -129,10 +138,9 @@ TEST_F(events_test, an_event_a_relayed_consumer_wants_waits_for_the_relay_after_
 
 TEST_F(events_test, effects_run_what_a_retried_step_appended_once) {
   pqxx::connection conn{pg_->url()};
-  pqxx::nontransaction{conn}.exec0("create table applied (event_id text primary key)");
-  auto committed = std::make_shared<int>(0);
-  outbox box;
-  box.add_inline(recording({}, committed));
+  recorder rec{conn, {}};
+  auto& box = rec.box;
+  auto& committed = rec.committed;
   effects fx;
   auto e = make_event("order", "o-1", "order.confirmed");
   {
