@@ -75,17 +75,17 @@ auto fail_with(http::shared_responder res, std::string instance) {
       [res, instance](const caf::error& err) { (*res)(http::problem_from_error(err, instance)); };
 }
 
-/// Sends `msg` to entity `key` of `kind`, wherever it lives, and hands the reply to `on_reply`.
+/// Sends `msg` to entity `key` of `kind`, wherever it lives (straight to it if `known` lists
+/// it on this node), and hands the reply to `on_reply`.
 template <class OnReply, class... Ts>
 void ask_entity(const api_ptr& api, caf::event_based_actor* self, http::shared_responder res,
-                const std::string& instance, const char* kind, const std::string& key,
+                const std::string& instance, const char* kind,
+                const std::shared_ptr<const placement::directory>& known, const std::string& key,
                 OnReply on_reply, Ts... msg) {
   // Every request to an order or a SKU is idempotent (keyed, absolute or a read), so one
   // whose node went down mid-request is sent once more to the key's new owner.
-  auto known = std::string_view{kind} == order_kind_name ? api->orders_known : api->stock_known;
   placement::ask_owner(self, api->locator, kind, key, api->request_timeout, std::make_tuple(msg...),
-                       on_reply, fail_with(res, instance), placement::retry_policy{true},
-                       std::move(known));
+                       on_reply, fail_with(res, instance), placement::retry_policy{true}, known);
 }
 
 /// Runs `then()` inside `self` once `who`'s token is confirmed to still stand.
@@ -147,7 +147,7 @@ void put_stock(const api_ptr& api, http::request_context ctx, http::responder re
       [api, instance, sku, n = on_hand->get<int64_t>()](caf::event_based_actor* self,
                                                         http::shared_responder res, const auto&) {
         ask_entity(
-            api, self, res, instance, stock_kind_name, sku,
+            api, self, res, instance, stock_kind_name, api->stock_known, sku,
             [res](const stock_record& s) { (*res)(http::json_response(status::ok, to_json(s))); },
             set_stock_atom::value, n);
       });
@@ -160,7 +160,7 @@ void get_stock(const api_ptr& api, http::request_context ctx, http::responder re
       api, ctx, std::move(res), true,
       [api, instance, sku](caf::event_based_actor* self, http::shared_responder res, const auto&) {
         ask_entity(
-            api, self, res, instance, stock_kind_name, sku,
+            api, self, res, instance, stock_kind_name, api->stock_known, sku,
             [res](const stock_record& s) { (*res)(http::json_response(status::ok, to_json(s))); },
             fetch_atom::value);
       });
@@ -237,7 +237,7 @@ void place_order(const api_ptr& api, http::request_context ctx, http::responder 
         auto id = order_id_for(req.user_id, req.idempotency_key);
         auto place = [=] {
           ask_entity(
-              api, self, res, instance, order_kind_name, id,
+              api, self, res, instance, order_kind_name, api->orders_known, id,
               [res](const order_record& r, bool created) {
                 auto out = http::json_response(created ? status::created : status::ok, to_json(r));
                 out.set(boost::beast::http::field::location, "/v1/orders/" + r.id);
@@ -265,7 +265,7 @@ void get_order(const api_ptr& api, http::request_context ctx, http::responder re
                 [api, instance, id](caf::event_based_actor* self, http::shared_responder res,
                                     const auth::jwt_claims& who) {
                   ask_entity(
-                      api, self, res, instance, order_kind_name, id,
+                      api, self, res, instance, order_kind_name, api->orders_known, id,
                       [res, instance, who](const order_record& r) {
                         if (!may_see(who, r))
                           return fail_with(res, instance)(make_error(
@@ -287,13 +287,13 @@ void cancel_order(const api_ptr& api, http::request_context ctx, http::responder
                                     const auth::jwt_claims& who) {
                   // The owner check needs the order; the cancel itself is decided by its entity.
                   ask_entity(
-                      api, self, res, instance, order_kind_name, id,
+                      api, self, res, instance, order_kind_name, api->orders_known, id,
                       [=](const order_record& r) {
                         if (!may_see(who, r))
                           return fail_with(res, instance)(make_error(
                               errc::forbidden, "only the owner or an admin may cancel an order"));
                         ask_entity(
-                            api, self, res, instance, order_kind_name, id,
+                            api, self, res, instance, order_kind_name, api->orders_known, id,
                             [res](const order_record& cancelled) {
                               (*res)(http::json_response(status::ok, to_json(cancelled)));
                             },
