@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"; secs="${2:-5}"; conns="${3:-16}"; trials="${4:-20}"
 source scripts/lib.sh
+source bench/lib.sh
 troupe_install "${TROUPE_PACKAGES[@]}" wrk
 [ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
 cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
@@ -72,8 +73,12 @@ for _ in $(seq 100); do
   done
   sleep 0.1
 done
-curl -sf -X PUT "http://127.0.0.1:${http[n1]}/v1/inventory/apple" -H "Authorization: Bearer $token" \
-  -H 'Content-Type: application/json' -d '{"on_hand": 10}' >/dev/null
+# Retried for up to 10 s: right after the cluster formed, ownership may still be settling (503).
+for _ in $(seq 100); do
+  curl -sf -X PUT "http://127.0.0.1:${http[n1]}/v1/inventory/apple" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{"on_hand": 10}' >/dev/null && break
+  sleep 0.1
+done
 owner=n1; other=n2
 act() { curl -s "http://127.0.0.1:${http[$1]}/metrics" | awk '/^troupe_entity_activations_total\{kind="sku"\}/ {print $2}'; }
 [ "$(act n2)" = "1" ] && { owner=n2; other=n1; }
