@@ -38,3 +38,5 @@ endif()
 # libpqxx 6 ships only a pkg-config file; libpq comes in through it.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+# The store also speaks libpq directly, for pipeline mode (libpq 14 and later).
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq>=14)

@@ -25,6 +25,42 @@ namespace detail {
 
 namespace {
 
+// Opens connections as libpqxx's direct policy does, and keeps each one's libpq handle in the
+// slot its session reads: pipelines need the handle, and libpqxx 6.4 has no accessor for it.
+class handle_policy final : public pqxx::connect_direct {
+public:
+  // The slot of the connection being constructed on this thread.
+  static thread_local std::shared_ptr<void*> next_slot;
+
+  explicit handle_policy(const std::string& opts) : connect_direct(opts), slot_(next_slot) {}
+
+  handle do_startconnect(handle h) override { return keep(connect_direct::do_startconnect(h)); }
+  handle do_completeconnect(handle h) override {
+    return keep(connect_direct::do_completeconnect(h));
+  }
+  handle do_dropconnect(handle h) noexcept override {
+    keep(nullptr);
+    return connect_direct::do_dropconnect(h);
+  }
+  handle do_disconnect(handle h) noexcept override {
+    keep(nullptr);
+    return connect_direct::do_disconnect(h);
+  }
+
+private:
+  handle keep(handle h) noexcept {
+    if (slot_)
+      *slot_ = h;
+    return h;
+  }
+
+  std::shared_ptr<void*> slot_;
+};
+
+thread_local std::shared_ptr<void*> handle_policy::next_slot;
+
+using handle_connection = pqxx::basic_connection_base<handle_policy>;
+
 // One connection per worker thread, replaced as a whole after a loss.
 class connection_worker : public pool_worker {
 public:
@@ -38,14 +74,18 @@ public:
     ++attempt_;
     if (st_->attempts_metric)
       st_->attempts_metric->inc();
-    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<handle_connection> conn;
+    auto raw = std::make_shared<void*>(nullptr);
     try {
-      conn = std::make_unique<pqxx::connection>(st_->conninfo);
+      handle_policy::next_slot = raw;
+      conn = std::make_unique<handle_connection>(st_->conninfo);
+      handle_policy::next_slot.reset();
       pqxx::nontransaction tx{*conn};
       tx.exec("set statement_timeout = " + std::to_string(st_->cfg.statement_timeout.count()));
       // Nothing is acknowledged before it is durable, whatever the server default says.
       tx.exec("set synchronous_commit = on");
     } catch (const std::exception& ex) {
+      handle_policy::next_slot.reset();
       st_->note_problem("connecting to " + st_->endpoint + " (attempt " + std::to_string(attempt_) +
                         "): " + short_reason(ex.what()));
       return next_delay();
@@ -62,6 +102,7 @@ public:
     conn_ = std::move(conn);
     session_ = std::make_unique<session>();
     session_->conn = conn_.get();
+    session_->raw = std::move(raw);
     st_->gained_one();
     return std::chrono::milliseconds{0};
   }
@@ -89,7 +130,7 @@ private:
   }
 
   std::shared_ptr<database_state> st_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<handle_connection> conn_;
   std::unique_ptr<session> session_;
   std::chrono::milliseconds backoff_;
   int attempt_ = 0;

@@ -18,6 +18,21 @@ bool connection_lost(const std::string& sqlstate) {
 
 } // namespace
 
+caf::error map_sqlstate(const std::string& state, const std::string& what, bool& broken) {
+  if (state == "23505") // unique_violation
+    return make_error(errc::already_exists, what);
+  if (state == "57014") // query_canceled: statement_timeout fired
+    return make_error(errc::store_timeout, what);
+  // Serialization failures and deadlocks go away when the caller retries.
+  if (state == "40001" || state == "40P01")
+    return make_error(errc::store_unavailable, what);
+  if (connection_lost(state)) {
+    broken = true;
+    return make_error(errc::store_unavailable, what);
+  }
+  return make_error(errc::store_failure, what);
+}
+
 caf::error map_current_exception(bool& broken) {
   try {
     throw;
@@ -34,16 +49,7 @@ caf::error map_current_exception(bool& broken) {
   } catch (const pqxx::unique_violation& ex) {
     return make_error(errc::already_exists, ex.what());
   } catch (const pqxx::sql_error& ex) {
-    const auto& state = ex.sqlstate();
-    if (state == "57014") // query_canceled: statement_timeout fired
-      return make_error(errc::store_timeout, ex.what());
-    if (state == "40001" || state == "40P01")
-      return make_error(errc::store_unavailable, ex.what());
-    if (connection_lost(state)) {
-      broken = true;
-      return make_error(errc::store_unavailable, ex.what());
-    }
-    return make_error(errc::store_failure, ex.what());
+    return map_sqlstate(ex.sqlstate(), ex.what(), broken);
   } catch (const std::exception& ex) {
     return make_error(errc::store_failure, ex.what());
   } catch (...) {

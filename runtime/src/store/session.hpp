@@ -2,6 +2,7 @@
 
 // What a job's context pointer refers to: one worker's connection and what it learned.
 
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -15,8 +16,13 @@ namespace troupe::store::detail {
 struct session {
   /// The worker's connection.
   pqxx::connection_base* conn = nullptr;
-  /// Statements prepared on this connection.
+  /// Statements prepared on this connection through libpqxx.
   std::unordered_set<std::string> prepared;
+  /// The connection's libpq handle (a `PGconn*`), kept current by the policy that opens and
+  /// closes it; null while closed. For pipelines, which libpqxx 6.4 cannot send.
+  std::shared_ptr<void*> raw;
+  /// Queries prepared on this connection by pipelines.
+  std::unordered_set<std::string> raw_prepared;
   /// Set once the connection was found lost; the worker then reconnects.
   bool broken = false;
 };

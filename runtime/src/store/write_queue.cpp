@@ -1,5 +1,8 @@
 #include "store/write_queue.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include <pqxx/connection>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
@@ -9,6 +12,7 @@
 #include <caf/sec.hpp>
 
 #include "store/database_state.hpp"
+#include "store/pipeline.hpp"
 #include "store/pqxx_errors.hpp"
 #include "store/session.hpp"
 #include "troupe/core/error.hpp"
@@ -45,6 +49,54 @@ public:
   }
 };
 
+bool made_of_statements(const write_item& item) {
+  return !item.step.statements.empty();
+}
+
+// Runs one write in the transaction (or savepoint) `tx` has open on `s`: its code, or its
+// statements in one round trip and then what reads their rows.
+caf::error run_step(session& s, pqxx::transaction_base& tx, write_item& item) {
+  if (!made_of_statements(item))
+    return item.step.run(tx);
+  std::vector<const statement*> mine;
+  for (const auto& st : item.step.statements)
+    mine.push_back(&st);
+  auto out = run_pipeline(s, {}, mine);
+  if (out.failed < mine.size())
+    return out.error;
+  return item.step.finish(out.rows);
+}
+
+// Runs a batch made of statements alone in two round trips: BEGIN and every statement, then
+// COMMIT once their rows are read. As `run_together`, returns false with nothing kept if one
+// write failed.
+bool run_pipelined(session& s, const std::vector<std::shared_ptr<write_item>>& batch) {
+  std::vector<const statement*> all;
+  for (const auto& item : batch)
+    for (const auto& st : item->step.statements)
+      all.push_back(&st);
+  auto out = run_pipeline(s, "BEGIN", all);
+  caf::error err = out.failed < all.size() ? out.error : caf::error{};
+  for (size_t i = 0, at = 0; !err && i < batch.size(); ++i) {
+    auto n = batch[i]->step.statements.size();
+    std::vector<rows> mine(std::make_move_iterator(out.rows.begin() + at),
+                           std::make_move_iterator(out.rows.begin() + at + n));
+    at += n;
+    err = batch[i]->step.finish(mine);
+  }
+  if (err) {
+    run_command(s, "ROLLBACK");
+    if (batch.size() > 1)
+      return false;
+    batch.front()->result = std::move(err);
+    return true;
+  }
+  run_command(s, "COMMIT");
+  for (const auto& item : batch)
+    item->result = caf::error{};
+  return true;
+}
+
 } // namespace
 
 // Runs every step of `batch` straight in one transaction, with no SAVEPOINT and RELEASE
@@ -55,14 +107,15 @@ public:
 // a probe before COMMIT).
 // A lone write's failure is its answer (its own savepoint would have rolled back the same);
 // an exception that broke the connection escapes and fails the whole batch.
-bool run_together(pqxx::connection_base& conn,
-                  const std::vector<std::shared_ptr<write_item>>& batch) {
-  pqxx::nontransaction tx{conn};
+bool run_together(session& s, const std::vector<std::shared_ptr<write_item>>& batch) {
+  if (std::all_of(batch.begin(), batch.end(), [](const auto& i) { return made_of_statements(*i); }))
+    return run_pipelined(s, batch);
+  pqxx::nontransaction tx{*s.conn};
   tx.exec0("BEGIN");
   caf::error err;
   try {
     for (const auto& item : batch)
-      if ((err = item->step.run(tx)))
+      if ((err = run_step(s, tx, *item)))
         break;
   } catch (...) {
     bool broken = false;
@@ -97,15 +150,14 @@ bool run_together(pqxx::connection_base& conn,
 // a batch in which a write failed. A step's error value or exception stays its own; an
 // exception that broke the connection, or a savepoint that cannot be rolled back, escapes and
 // fails the whole batch.
-void run_isolated(pqxx::connection_base& conn,
-                  const std::vector<std::shared_ptr<write_item>>& batch) {
-  pqxx::work tx{conn};
+void run_isolated(session& s, const std::vector<std::shared_ptr<write_item>>& batch) {
+  pqxx::work tx{*s.conn};
   for (const auto& item : batch) {
-    auto name = conn.adorn_name("troupe_write");
+    auto name = s.conn->adorn_name("troupe_write");
     caf::error err;
     try {
       savepoint sp{tx, name};
-      err = item->step.run(sp);
+      err = run_step(s, sp, *item);
       if (err)
         sp.abort();
       else
@@ -204,11 +256,12 @@ void database::lead_writes(const std::shared_ptr<detail::database_state>& st, vo
       item->answer(caf::make_error(caf::sec::request_timeout));
     if (batch.empty())
       return;
-    auto err = guarded(*st, context, [&](pqxx::connection_base& conn) {
-      if (!detail::run_together(conn, batch)) {
+    auto err = guarded(*st, context, [&](pqxx::connection_base&) {
+      auto& s = *static_cast<detail::session*>(context);
+      if (!detail::run_together(s, batch)) {
         if (st->isolated_metric)
           st->isolated_metric->inc();
-        detail::run_isolated(conn, batch);
+        detail::run_isolated(s, batch);
       }
       return caf::error{};
     });

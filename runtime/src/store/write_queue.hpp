@@ -14,11 +14,9 @@
 #include "troupe/core/owed_reply.hpp"
 #include "troupe/store/database.hpp"
 
-namespace pqxx {
-class connection_base;
-} // namespace pqxx
-
 namespace troupe::store::detail {
+
+struct session;
 
 using write_clock = std::chrono::steady_clock;
 
@@ -48,13 +46,12 @@ struct write_queue {
 void take_batch(write_queue& q, size_t max, std::vector<std::shared_ptr<write_item>>& batch,
                 std::vector<std::shared_ptr<write_item>>& late);
 
-/// Runs every write of `batch` in one transaction without savepoints; returns false, with
-/// nothing kept, if one failed or the transaction did not commit.
-bool run_together(pqxx::connection_base& conn,
-                  const std::vector<std::shared_ptr<write_item>>& batch);
+/// Runs every write of `batch` in one transaction without savepoints (in two round trips if all
+/// are made of statements); returns false, with nothing kept, if one failed or the transaction
+/// did not commit.
+bool run_together(session& s, const std::vector<std::shared_ptr<write_item>>& batch);
 
 /// Runs every write of `batch` in a savepoint of its own and commits once.
-void run_isolated(pqxx::connection_base& conn,
-                  const std::vector<std::shared_ptr<write_item>>& batch);
+void run_isolated(session& s, const std::vector<std::shared_ptr<write_item>>& batch);
 
 } // namespace troupe::store::detail
