@@ -13,6 +13,7 @@
 #include "troupe/notification/store.hpp"
 #include "troupe/store/database.hpp"
 #include "troupe/store/prepared.hpp"
+#include "troupe/store/statement.hpp"
 
 namespace troupe::notification {
 
@@ -54,18 +55,25 @@ std::string add_sql(bool claimed) {
          (claimed ? std::string{" RETURNING "} + returned : std::string{});
 }
 
+// The writes on the order path: sent with their batch in one round trip (see
+// store::statement).
+const store::query contact_put{"contact_put",
+                               "INSERT INTO notification_contacts (user_id, email) VALUES ($1, $2) "
+                               "ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email"};
+const store::query notification_add{"notification_add", add_sql(false)};
+const store::query notification_add_claimed{"notification_add_claimed", add_sql(true)};
+const store::query notification_sent{
+    "notification_sent", "UPDATE notifications SET status = 'sent', attempts = attempts + 1, "
+                         "last_error = '', claimed_until = NULL, updated_at = now() "
+                         "WHERE id = ANY($1::uuid[])"};
+
 void prepare_all(pqxx::connection_base& c) {
-  store::prepare_once(c, "contact_put",
-                      "INSERT INTO notification_contacts (user_id, email) VALUES ($1, $2) "
-                      "ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email");
   store::prepare_once(c, "prefs_get",
                       "SELECT email, push, sms FROM notification_preferences WHERE user_id = $1");
   store::prepare_once(c, "prefs_put",
                       "INSERT INTO notification_preferences (user_id, email, push, sms, "
                       "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (user_id) DO UPDATE "
                       "SET email = $2, push = $3, sms = $4, updated_at = now()");
-  store::prepare_once(c, "notification_add", add_sql(false));
-  store::prepare_once(c, "notification_add_claimed", add_sql(true));
   // SKIP LOCKED: dispatchers on several nodes each take different rows.
   store::prepare_once(c, "notification_claim",
                       std::string{"UPDATE notifications SET claimed_until = now() + $2 * "
@@ -75,10 +83,6 @@ void prepare_all(pqxx::connection_base& c) {
                                   "claimed_until < now()) ORDER BY next_attempt_at LIMIT $1 FOR "
                                   "UPDATE SKIP LOCKED) RETURNING "} +
                           columns);
-  store::prepare_once(c, "notification_sent",
-                      "UPDATE notifications SET status = 'sent', attempts = attempts + 1, "
-                      "last_error = '', claimed_until = NULL, updated_at = now() "
-                      "WHERE id = ANY($1::uuid[])");
   store::prepare_once(c, "notification_failed",
                       "UPDATE notifications SET status = $3, attempts = attempts + 1, "
                       "last_error = $2, claimed_until = NULL, updated_at = now(), "
@@ -89,43 +93,58 @@ void prepare_all(pqxx::connection_base& c) {
                           "LIMIT $2");
 }
 
-notification_record from_row(const pqxx::row& row) {
+// A record from the fields of `columns`, `field(i)` giving field i as text.
+template <class Field>
+notification_record record_of(Field field) {
   notification_record r;
-  r.id = row[0].as<std::string>();
-  r.event_id = row[1].as<std::string>();
-  r.channel = parse_channel(row[2].as<std::string>()).value_or(channel::email);
-  r.user_id = row[3].as<std::string>();
-  r.recipient = row[4].as<std::string>();
-  r.subject = row[5].as<std::string>();
-  r.body = row[6].as<std::string>();
-  auto s = row[7].as<std::string>();
+  r.id = field(0);
+  r.event_id = field(1);
+  r.channel = parse_channel(field(2)).value_or(channel::email);
+  r.user_id = field(3);
+  r.recipient = field(4);
+  r.subject = field(5);
+  r.body = field(6);
+  auto s = field(7);
   r.status = s == "sent"     ? delivery_status::sent
              : s == "failed" ? delivery_status::failed
              : s == "dead"   ? delivery_status::dead
                              : delivery_status::pending;
-  r.attempts = row[8].as<uint32_t>();
-  r.last_error = row[9].as<std::string>();
-  r.created_at_ms = row[10].as<int64_t>();
-  r.updated_at_ms = row[11].as<int64_t>();
+  r.attempts = static_cast<uint32_t>(std::stoul(field(8)));
+  r.last_error = field(9);
+  r.created_at_ms = std::stoll(field(10));
+  r.updated_at_ms = std::stoll(field(11));
   return r;
 }
 
-// Records the contact `n` carries and creates its notifications; `claim`: born claimed for
-// that long, and returned.
-pqxx::result add_notices(pqxx::transaction_base& tx, const notice& n,
-                         std::optional<std::chrono::milliseconds> claim) {
-  prepare_all(tx.conn());
+notification_record from_row(const pqxx::row& row) {
+  return record_of([&](int i) { return row[i].as<std::string>(); });
+}
+
+std::vector<notification_record> records_of(const store::rows& rows) {
+  std::vector<notification_record> out;
+  for (size_t r = 0; r < rows.size(); ++r)
+    out.push_back(record_of([&](size_t i) { return std::string{rows.text(r, i)}; }));
+  return out;
+}
+
+// The statements that record the contact `n` carries and create its notifications; `claim`:
+// born claimed for that long, and returned by the last statement.
+std::vector<store::statement> add_notices(const notice& n,
+                                          std::optional<std::chrono::milliseconds> claim) {
+  std::vector<store::statement> out;
   if (!n.email.empty())
-    tx.exec_prepared("contact_put", n.user_id, n.email);
+    out.push_back(store::bind(contact_put, n.user_id, n.email));
   std::vector<std::string> channels;
   for (auto ch : n.channels)
     channels.push_back(to_string(ch));
   if (!claim)
-    return tx.exec_prepared("notification_add", n.event_id, n.user_id, n.email, n.subject, n.body,
-                            store::array_literal(channels));
-  return tx.exec_prepared("notification_add_claimed", n.event_id, n.user_id, n.email, n.subject,
-                          n.body, store::array_literal(channels),
-                          static_cast<int64_t>(claim->count()));
+    out.push_back(store::bind(notification_add, n.event_id, n.user_id, n.email, n.subject, n.body,
+                              store::array_literal(channels)));
+  else
+    out.push_back(store::bind(notification_add_claimed, n.event_id, n.user_id, n.email, n.subject,
+                              n.body, store::array_literal(channels),
+                              static_cast<int64_t>(claim->count())));
+  return out;
 }
 
 preferences prefs_of(pqxx::transaction_base& tx, const std::string& user_id) {
@@ -147,10 +166,9 @@ public:
     if (!is_uuid(n.user_id))
       return done(make_error(errc::invalid_argument, "event without a user id"));
     db_->write<size_t>(
-        self,
-        [n](pqxx::transaction_base& tx) -> caf::expected<size_t> {
-          prepare_all(tx.conn());
-          return add_notices(tx, n, std::nullopt).affected_rows();
+        self, add_notices(n, std::nullopt),
+        [](std::vector<store::rows>& rows) -> caf::expected<size_t> {
+          return rows.back().affected();
         },
         std::move(done));
   }
@@ -177,10 +195,9 @@ public:
     ids.erase(std::remove_if(ids.begin(), ids.end(), [](const auto& id) { return !is_uuid(id); }),
               ids.end());
     db_->write<size_t>(
-        self,
-        [ids = store::array_literal(ids)](pqxx::transaction_base& tx) -> caf::expected<size_t> {
-          prepare_all(tx.conn());
-          return tx.exec_prepared("notification_sent", ids).affected_rows();
+        self, {store::bind(notification_sent, store::array_literal(ids))},
+        [](std::vector<store::rows>& rows) -> caf::expected<size_t> {
+          return rows.front().affected();
         },
         std::move(done));
   }
@@ -255,20 +272,19 @@ events::inline_consumer inline_notifications(std::chrono::milliseconds lease,
   events::inline_consumer c;
   c.name = "notifications";
   c.types = notice_types();
-  c.apply = [lease, to](pqxx::transaction_base& tx,
-                        const events::event& e) -> events::after_commit {
+  c.apply = [lease, to](const events::event& e) -> events::planned {
     auto n = notice_for(e);
     if (!n || !is_uuid(n->user_id)) {
       // Nothing to tell, or no one to tell it to: a retry would not change that.
       spdlog::error("notifications: event {} ({}) has no usable payload", e.event_id, e.type);
       return {};
     }
-    std::vector<notification_record> rows;
-    for (const auto& row : add_notices(tx, *n, lease))
-      rows.push_back(from_row(row));
-    if (rows.empty() || !to)
-      return {};
-    return [to, rows = std::move(rows)]() mutable { to->push(std::move(rows)); };
+    return {add_notices(*n, lease), [to](std::vector<store::rows>& rows) -> events::after_commit {
+              auto born = records_of(rows.back());
+              if (born.empty() || !to)
+                return {};
+              return [to, born = std::move(born)]() mutable { to->push(std::move(born)); };
+            }};
   };
   return c;
 }

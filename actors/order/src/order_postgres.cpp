@@ -1,5 +1,5 @@
 // The order SQL, all of it. Status changes carry their event into the outbox in the
-// same transaction (the same savepoint of a shared write transaction), so an event exists
+// same transaction (the same write of a shared write transaction), so an event exists
 // exactly when its change committed.
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "troupe/order/orders.hpp"
 #include "troupe/store/database.hpp"
 #include "troupe/store/prepared.hpp"
+#include "troupe/store/statement.hpp"
 
 namespace troupe::order {
 
@@ -25,19 +26,21 @@ constexpr const char* columns =
     "(extract(epoch from created_at) * 1000)::bigint, "
     "(extract(epoch from updated_at) * 1000)::bigint";
 
+// The writes, sent with their batch in one round trip (see store::statement).
+const store::query order_insert{
+    "order_insert",
+    "INSERT INTO orders (id, user_id, status, items, payment_method, payment_token, "
+    "idempotency_key, request_hash, authorization_id, reason, version, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), "
+    "to_timestamp($11 / 1000.0)) ON CONFLICT DO NOTHING"};
+const store::query order_update{
+    "order_update", "UPDATE orders SET status = $3, authorization_id = $4, reason = $5, "
+                    "version = version + 1, updated_at = to_timestamp($6 / 1000.0) "
+                    "WHERE id = $1 AND version = $2"};
+
 void prepare_all(pqxx::connection_base& c) {
   store::prepare_once(c, "order_by_id",
                       std::string{"SELECT "} + columns + " FROM orders WHERE id = $1");
-  store::prepare_once(c, "order_insert",
-                      "INSERT INTO orders (id, user_id, status, items, payment_method, "
-                      "payment_token, idempotency_key, request_hash, authorization_id, reason, "
-                      "version, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, "
-                      "$7, $8, $9, $10, 1, to_timestamp($11 / 1000.0), to_timestamp($11 / 1000.0)) "
-                      "ON CONFLICT DO NOTHING");
-  store::prepare_once(c, "order_update",
-                      "UPDATE orders SET status = $3, authorization_id = $4, reason = $5, "
-                      "version = version + 1, updated_at = to_timestamp($6 / 1000.0) "
-                      "WHERE id = $1 AND version = $2");
   // Newest first; the cursor is (created_at, id) of the last order of the previous page.
   store::prepare_once(
       c, "order_list",
@@ -107,18 +110,18 @@ public:
   void insert(caf::event_based_actor* self, order_record rec, reply<order_record> done) override {
     // A conflict (a replay) writes nothing and is told as a value, not a failed statement:
     // the writes sharing its transaction commit as they are, with no savepoints.
+    auto stmt =
+        store::bind(order_insert, rec.id, rec.user_id, to_string(rec.status), items_json(rec.items),
+                    rec.payment_method, rec.payment_token, rec.idempotency_key, rec.request_hash,
+                    rec.authorization_id, rec.reason, rec.created_at_ms);
     db_->write<std::optional<order_record>>(
-        self,
-        [rec](pqxx::transaction_base& tx) mutable -> caf::expected<std::optional<order_record>> {
-          prepare_all(tx.conn());
-          auto res = tx.exec_prepared("order_insert", rec.id, rec.user_id, to_string(rec.status),
-                                      items_json(rec.items), rec.payment_method, rec.payment_token,
-                                      rec.idempotency_key, rec.request_hash, rec.authorization_id,
-                                      rec.reason, rec.created_at_ms);
-          if (res.affected_rows() == 0)
+        self, {std::move(stmt)},
+        [rec](std::vector<store::rows>& rows) -> caf::expected<std::optional<order_record>> {
+          if (rows.front().affected() == 0)
             return std::optional<order_record>{};
-          rec.version = 1;
-          return std::optional<order_record>{std::move(rec)};
+          auto stored = rec;
+          stored.version = 1;
+          return std::optional<order_record>{std::move(stored)};
         },
         [done = std::move(done)](caf::expected<std::optional<order_record>> stored) {
           if (!stored)
@@ -140,19 +143,22 @@ public:
         ;
     }
     auto fx = std::make_shared<events::effects>();
+    std::vector<store::statement> stmts{store::bind(order_update, rec.id, rec.version,
+                                                    to_string(rec.status), rec.authorization_id,
+                                                    rec.reason, rec.updated_at_ms)};
+    // The event goes with the change; if the version fence stops the change, the error below
+    // rolls the event back with it.
+    if (event)
+      fx->plan(outbox_.get(), *event, stmts);
     db_->write<order_record>(
-        self,
-        [rec, event, fx,
-         box = outbox_](pqxx::transaction_base& tx) mutable -> caf::expected<order_record> {
-          prepare_all(tx.conn());
-          auto res = tx.exec_prepared("order_update", rec.id, rec.version, to_string(rec.status),
-                                      rec.authorization_id, rec.reason, rec.updated_at_ms);
-          if (res.affected_rows() != 1)
+        self, std::move(stmts),
+        [rec, fx](std::vector<store::rows>& rows) -> caf::expected<order_record> {
+          if (rows.front().affected() != 1)
             return make_error(errc::version_conflict, "order " + rec.id + " changed meanwhile");
-          if (event)
-            fx->append(box.get(), tx, *event);
-          rec.version += 1;
-          return rec;
+          fx->read(rows);
+          auto stored = rec;
+          stored.version += 1;
+          return stored;
         },
         [fx, done = std::move(done)](caf::expected<order_record> stored) {
           if (stored)

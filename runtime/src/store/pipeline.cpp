@@ -6,36 +6,56 @@
 
 #include <libpq-fe.h>
 #include <pqxx/except>
+#include <pqxx/prepared_statement>
+#include <pqxx/result>
 #include <pqxx/transaction_base>
 
 #include "store/pqxx_errors.hpp"
 #include "store/session.hpp"
+#include "troupe/store/prepared.hpp"
 
 namespace troupe::store {
 
 rows::rows(void* result) : result_(result, [](void* r) { PQclear(static_cast<PGresult*>(r)); }) {}
 
+rows::rows(std::vector<std::optional<std::string>> cells, size_t width, size_t affected)
+    : cells_(std::move(cells)), width_(width), affected_(affected) {}
+
+namespace {
+
+PGresult* pg(const std::shared_ptr<void>& r) {
+  return static_cast<PGresult*>(r.get());
+}
+
+} // namespace
+
 size_t rows::size() const {
-  return result_ ? static_cast<size_t>(PQntuples(static_cast<PGresult*>(result_.get()))) : 0;
+  if (!result_)
+    return width_ == 0 ? 0 : cells_.size() / width_;
+  return static_cast<size_t>(PQntuples(pg(result_)));
 }
 
 size_t rows::affected() const {
   if (!result_)
-    return 0;
-  const char* tag = PQcmdTuples(static_cast<PGresult*>(result_.get()));
+    return affected_;
+  const char* tag = PQcmdTuples(pg(result_));
   return tag[0] == '\0' ? 0 : std::stoul(tag);
 }
 
 bool rows::null(size_t row, size_t col) const {
-  return PQgetisnull(static_cast<PGresult*>(result_.get()), static_cast<int>(row),
-                     static_cast<int>(col)) == 1;
+  if (!result_)
+    return !cells_.at(row * width_ + col).has_value();
+  return PQgetisnull(pg(result_), static_cast<int>(row), static_cast<int>(col)) == 1;
 }
 
 std::string_view rows::text(size_t row, size_t col) const {
-  auto* r = static_cast<PGresult*>(result_.get());
+  if (!result_) {
+    const auto& cell = cells_.at(row * width_ + col);
+    return cell ? std::string_view{*cell} : std::string_view{};
+  }
   auto i = static_cast<int>(row);
   auto j = static_cast<int>(col);
-  return {PQgetvalue(r, i, j), static_cast<size_t>(PQgetlength(r, i, j))};
+  return {PQgetvalue(pg(result_), i, j), static_cast<size_t>(PQgetlength(pg(result_), i, j))};
 }
 
 int64_t rows::int64(size_t row, size_t col) const {
@@ -193,8 +213,24 @@ void run_command(session& s, const char* sql) {
 
 std::vector<rows> execute(pqxx::transaction_base& tx, const std::vector<statement>& stmts) {
   auto* s = detail::current_session();
-  if (s == nullptr || s->conn != &tx.conn())
-    throw std::logic_error{"store::execute outside a database job"};
+  if (s == nullptr || s->conn != &tx.conn()) {
+    // Outside a database job (tests, tools): one statement after another through libpqxx.
+    std::vector<rows> out;
+    for (const auto& st : stmts) {
+      prepare_once(tx.conn(), st.sql->name, st.sql->sql);
+      std::vector<const char*> values;
+      for (const auto& p : st.params)
+        values.push_back(p ? p->c_str() : nullptr);
+      auto r = tx.exec_prepared(st.sql->name, pqxx::prepare::make_dynamic_params(values));
+      std::vector<std::optional<std::string>> cells;
+      for (const auto& row : r)
+        for (const auto& field : row)
+          cells.push_back(field.is_null() ? std::nullopt
+                                          : std::optional<std::string>{field.c_str()});
+      out.emplace_back(std::move(cells), r.columns(), r.affected_rows());
+    }
+    return out;
+  }
   std::vector<const statement*> all;
   for (const auto& st : stmts)
     all.push_back(&st);

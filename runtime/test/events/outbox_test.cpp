@@ -58,13 +58,20 @@ TEST_F(events_test, claim_succeeds_once_per_consumer_and_only_when_committed) {
 
 // A consumer that records each event it applies in a table of its own, in the same
 // transaction, and after the commit counts it in `committed`.
+const store::query record_applied{"test_record_applied",
+                                  "insert into applied (event_id) values ($1)"};
+
 inline_consumer recording(std::vector<std::string> types, std::shared_ptr<int> committed) {
   inline_consumer c;
   c.name = "recorder";
   c.types = std::move(types);
-  c.apply = [committed](pqxx::transaction_base& tx, const event& e) -> after_commit {
-    tx.exec0("insert into applied (event_id) values (" + tx.quote(e.event_id) + ")");
-    return [committed] { ++*committed; };
+  c.apply = [committed](const event& e) {
+    return planned{{store::bind(record_applied, e.event_id)},
+                   [committed](std::vector<store::rows>& rows) -> after_commit {
+                     if (rows.size() != 1 || rows[0].affected() != 1)
+                       return {};
+                     return [committed] { ++*committed; };
+                   }};
   };
   return c;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "troupe/events/event.hpp"
+#include "troupe/store/statement.hpp"
 
 namespace pqxx {
 class transaction_base;
@@ -26,6 +27,14 @@ bool claim(pqxx::transaction_base& tx, const std::string& consumer, const std::s
 /// consumer wrote to a worker); never run if it did not. May be empty.
 using after_commit = std::function<void()>;
 
+/// Statements to run in the transaction of a state change, and what to make of their rows.
+struct planned {
+  std::vector<store::statement> statements;
+  /// Reads the rows of `statements`, in order, and returns what to run after the commit. May
+  /// be empty.
+  std::function<after_commit(std::vector<store::rows>&)> then;
+};
+
 /// A consumer in the same process and database as the writer: it applies each event inside
 /// the transaction that appends it, so the effect commits with the state change and no relay
 /// poll stands between them.
@@ -34,9 +43,10 @@ struct inline_consumer {
   std::string name;
   /// Event types it applies; empty means every type.
   std::vector<std::string> types;
-  /// Writes the event's effect in `tx` (libpqxx errors fail the write, as any statement's
-  /// would) and returns what to do after the commit.
-  std::function<after_commit(pqxx::transaction_base& tx, const event& e)> apply;
+  /// The statements that write the event's effect (one that fails fails the write, as any
+  /// statement's would) and what to do after the commit. They are sent with the state change,
+  /// without waiting for its answer: they must not depend on it from the client side.
+  std::function<planned(const event& e)> apply;
 };
 
 /// The outbox of one database, with its in-process consumers. Configure it before the first
@@ -50,10 +60,13 @@ public:
   /// consumer that is not inline: such events are stored undelivered, for the relay.
   void add_relayed(std::vector<std::string> types);
 
-  /// Writes `e` inside `tx`, and every inline consumer of its type applies it there too. An
-  /// event that no relayed consumer wants is stored already delivered: its row stays as the
-  /// record of what happened, and the relay passes it by. Returns what the inline consumers
-  /// do after the commit: the caller runs it once `tx` committed.
+  /// The statements that write `e`, and every inline consumer of its type applies it with
+  /// them. An event that no relayed consumer wants is stored already delivered: its row stays
+  /// as the record of what happened, and the relay passes it by. Their `then` returns what the
+  /// inline consumers do after the commit.
+  planned plan(const event& e) const;
+
+  /// Runs `plan(e)` inside `tx` and returns what to run once `tx` committed.
   after_commit append(pqxx::transaction_base& tx, const event& e) const;
 
 private:
@@ -61,20 +74,40 @@ private:
   std::vector<std::vector<std::string>> relayed_;
 };
 
-/// Carries what the appends of one write step ask to run after the commit to that write's
-/// answer. Capture one `std::shared_ptr<effects>` in both: the step appends through it, the
-/// answer calls `run()` once the write committed.
+/// Carries what the appends of one write ask to run after the commit to that write's answer.
+/// Capture one `std::shared_ptr<effects>` in both: the write appends through it, the answer
+/// calls `run()` once the write committed.
 class effects {
 public:
+  /// Adds to `stmts` the statements that append `e` through `box` (without one: for the relay
+  /// alone); once `stmts` ran, hand all their rows to `read`.
+  void plan(const outbox* box, const event& e, std::vector<store::statement>& stmts);
+
+  /// Reads the rows of the statements `plan` added (`all` holds the rows of every statement of
+  /// the write) and keeps what to run after the commit.
+  void read(std::vector<store::rows>& all);
+
   /// Appends `e` inside `tx` through `box` (without one: for the relay alone) and keeps what
-  /// to run after the commit. A step that runs again (a batch retried) appends the same
-  /// events again; each is kept once, by id.
+  /// to run after the commit.
   void append(const outbox* box, pqxx::transaction_base& tx, const event& e);
 
   /// Runs what the appends kept.
   void run() const;
 
 private:
+  // Statements `plan` added, not yet read: where they start in the write's, and how many.
+  struct pending {
+    std::string event_id;
+    size_t first = 0;
+    size_t count = 0;
+    std::function<after_commit(std::vector<store::rows>&)> then;
+  };
+
+  // A write that runs again (a batch retried) appends the same events again; each is kept
+  // once, by id.
+  void keep(const std::string& event_id, after_commit next);
+
+  std::vector<pending> pending_;
   std::vector<std::pair<std::string, after_commit>> then_;
 };
 

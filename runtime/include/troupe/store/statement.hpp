@@ -63,6 +63,8 @@ class rows {
 public:
   /// Wraps a libpq result (a `PGresult*`), which it then owns.
   explicit rows(void* result);
+  /// Holds a copy: `cells` row after row, `width` to a row, and the rows written.
+  rows(std::vector<std::optional<std::string>> cells, size_t width, size_t affected);
   rows() = default;
 
   /// Rows returned (by a SELECT or a RETURNING clause).
@@ -78,7 +80,11 @@ public:
   int64_t int64(size_t row, size_t col) const;
 
 private:
+  // One of the two: a libpq result, or a copy.
   std::shared_ptr<void> result_;
+  std::vector<std::optional<std::string>> cells_;
+  size_t width_ = 0;
+  size_t affected_ = 0;
 };
 
 /// Runs `stmts` inside `tx` in one round trip and returns their rows, for a write step that
