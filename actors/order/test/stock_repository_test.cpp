@@ -1,0 +1,169 @@
+// One contract, two stores: the memory repository and PostgreSQL must agree on what a batch
+// of stock ops does, including the saga's happy path, which PostgreSQL runs as one statement
+// and leaves to the careful path when an order was there before. Real threads, bounded waits.
+
+#include <future>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "support/postgres.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/order/orders.hpp"
+#include "troupe/order/stock.hpp"
+#include "troupe/store/database.hpp"
+
+namespace troupe::order {
+namespace {
+
+using namespace std::chrono_literals;
+
+stock_op take(std::string order_id, int64_t quantity) {
+  return {stock_op::kind::take, std::move(order_id), quantity};
+}
+
+class stock_repository_contract : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    add_error_category(cfg_);
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    if (GetParam() == "memory") {
+      repo_ = make_memory_stock_repository();
+      return;
+    }
+    ASSERT_TRUE(testing::throwaway_postgres::available()) << "PostgreSQL is not installed";
+    pg_ = std::make_unique<testing::throwaway_postgres>();
+    store::database_config cfg;
+    cfg.url = pg_->url();
+    cfg.pool_size = 2;
+    cfg.migrations = order_migrations();
+    db_ = store::database::start(*sys_, cfg);
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!db_->ready() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(db_->ready()) << db_->status();
+    repo_ = make_postgres_stock_repository(db_);
+  }
+
+  void TearDown() override {
+    if (db_)
+      db_->stop();
+    repo_.reset();
+    db_.reset();
+    sys_.reset();
+    pg_.reset();
+  }
+
+  /// Runs `call(self, done)` inside an actor and waits for its answer.
+  template <class T, class Call>
+  caf::expected<T> await(Call call) {
+    auto result = std::make_shared<std::promise<caf::expected<T>>>();
+    auto future = result->get_future();
+    sys_->spawn([call, result](caf::event_based_actor* self) {
+      call(self, [result](caf::expected<T> x) { result->set_value(std::move(x)); });
+    });
+    if (future.wait_for(10s) != std::future_status::ready)
+      return make_error(errc::store_timeout, "no answer within 10 s");
+    return future.get();
+  }
+
+  caf::expected<stock_record> create(const std::string& sku, int64_t on_hand) {
+    return await<stock_record>([=, repo = repo_](auto* self, auto done) {
+      repo->set_on_hand(self, stock_record{sku, on_hand, 0, 0}, done);
+    });
+  }
+  caf::expected<stock_state> load(const std::string& sku) {
+    return await<stock_state>(
+        [=, repo = repo_](auto* self, auto done) { repo->load(self, sku, done); });
+  }
+  caf::expected<stock_outcome> apply(const stock_record& at, std::vector<stock_op> ops) {
+    return await<stock_outcome>(
+        [=, repo = repo_](auto* self, auto done) { repo->apply(self, at, ops, done); });
+  }
+
+  /// Asserts that the stored row of `sku` is `expected`.
+  void stored_is(const std::string& sku, const stock_record& expected) {
+    auto now = load(sku);
+    ASSERT_TRUE(now) << describe(now.error());
+    EXPECT_EQ(now->stock.on_hand, expected.on_hand);
+    EXPECT_EQ(now->stock.reserved, expected.reserved);
+    EXPECT_EQ(now->stock.version, expected.version);
+  }
+
+  /// Asserts that every op of `out` succeeded.
+  static void all_ok(const stock_outcome& out, size_t n) {
+    ASSERT_EQ(out.results.size(), n);
+    for (const auto& err : out.results)
+      EXPECT_FALSE(err) << describe(err);
+  }
+
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<testing::throwaway_postgres> pg_;
+  std::shared_ptr<store::database> db_;
+  std::shared_ptr<stock_repository> repo_;
+};
+
+TEST_P(stock_repository_contract, takes_of_new_orders_move_the_count_in_one_version) {
+  auto at = create("sku-a", 10);
+  ASSERT_TRUE(at) << describe(at.error());
+  auto out = apply(*at, {take("o-1", 2), take("o-2", 3)});
+  ASSERT_TRUE(out) << describe(out.error());
+  all_ok(*out, 2);
+  EXPECT_EQ(out->stock.on_hand, 5);
+  EXPECT_EQ(out->stock.reserved, 0);
+  EXPECT_EQ(out->stock.version, at->version + 1);
+  stored_is("sku-a", out->stock);
+  EXPECT_TRUE(load("sku-a")->held.empty());
+}
+
+TEST_P(stock_repository_contract, a_replayed_take_changes_nothing_and_succeeds) {
+  auto at = create("sku-a", 10);
+  ASSERT_TRUE(at);
+  auto first = apply(*at, {take("o-1", 2)});
+  ASSERT_TRUE(first) << describe(first.error());
+  auto again = apply(first->stock, {take("o-1", 2)});
+  ASSERT_TRUE(again) << describe(again.error());
+  all_ok(*again, 1);
+  EXPECT_EQ(again->stock.on_hand, 8) << "taken once";
+  // A batch mixing the replay with a new order takes the new one only.
+  auto mixed = apply(again->stock, {take("o-1", 2), take("o-3", 1)});
+  ASSERT_TRUE(mixed) << describe(mixed.error());
+  all_ok(*mixed, 2);
+  EXPECT_EQ(mixed->stock.on_hand, 7);
+  stored_is("sku-a", mixed->stock);
+}
+
+TEST_P(stock_repository_contract, a_take_at_a_stale_version_is_a_conflict_and_writes_nothing) {
+  auto at = create("sku-a", 10);
+  ASSERT_TRUE(at);
+  auto moved = apply(*at, {take("o-1", 1)});
+  ASSERT_TRUE(moved) << describe(moved.error());
+  auto stale = apply(*at, {take("o-2", 4)});
+  ASSERT_FALSE(stale);
+  EXPECT_TRUE(is(stale.error(), errc::version_conflict)) << describe(stale.error());
+  // o-2 left no reservation behind: taking it at the current version moves the count.
+  auto retried = apply(moved->stock, {take("o-2", 4)});
+  ASSERT_TRUE(retried) << describe(retried.error());
+  all_ok(*retried, 1);
+  EXPECT_EQ(retried->stock.on_hand, 5);
+}
+
+TEST_P(stock_repository_contract, takes_beyond_availability_are_out_of_stock_one_by_one) {
+  auto at = create("sku-a", 3);
+  ASSERT_TRUE(at);
+  auto out = apply(*at, {take("o-1", 2), take("o-2", 2)});
+  ASSERT_TRUE(out) << describe(out.error());
+  ASSERT_EQ(out->results.size(), 2u);
+  EXPECT_FALSE(out->results[0]);
+  EXPECT_TRUE(is(out->results[1], errc::out_of_stock)) << describe(out->results[1]);
+  EXPECT_EQ(out->stock.on_hand, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(stores, stock_repository_contract, ::testing::Values("memory", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+} // namespace
+} // namespace troupe::order
