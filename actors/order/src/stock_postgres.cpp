@@ -53,27 +53,17 @@ void prepare_all(pqxx::connection_base& c) {
                       "SET quantity = EXCLUDED.quantity, state = EXCLUDED.state");
 }
 
-// The happy path of the order saga in one statement: take units for orders none of which
-// has a reservation yet, and move the count, all under the version fence. It writes nothing
-// at all if the row moved (no locked row) or one of the orders was here before (a replay,
-// for the careful path). Answers: locked rows, reservations seen, units claimed, and the
-// row after the change, if it was made.
-const store::query stock_take{
-    "stock_take",
-    "WITH locked AS (SELECT sku FROM stock WHERE sku = $1 AND version = $2 FOR UPDATE), "
-    "seen AS (SELECT count(*) AS n FROM stock_reservations "
-    "WHERE sku = $1 AND order_id = ANY($3::text[])), "
-    "claimed AS (INSERT INTO stock_reservations (sku, order_id, quantity, state) "
-    "SELECT locked.sku, t.order_id, t.quantity, 'taken' FROM locked, seen, "
-    "unnest($3::text[], $4::bigint[]) AS t (order_id, quantity) WHERE seen.n = 0 "
-    "ON CONFLICT DO NOTHING RETURNING quantity), "
-    "changed AS (UPDATE stock SET on_hand = on_hand - (SELECT coalesce(sum(quantity), 0) "
-    "FROM claimed), version = version + 1 FROM locked, seen "
-    "WHERE stock.sku = locked.sku AND seen.n = 0 "
-    "RETURNING stock.on_hand, stock.reserved, stock.version) "
-    "SELECT (SELECT count(*) FROM locked), (SELECT n FROM seen), (SELECT count(*) FROM claimed), "
-    "changed.on_hand, changed.reserved, changed.version FROM (SELECT 1) AS one "
-    "LEFT JOIN changed ON true"};
+// The happy path of the order saga: the orders' taken reservations, and the count moved
+// under the version fence, in one round trip with the rest of the batch.
+const store::query reservations_take{
+    "reservations_take", "INSERT INTO stock_reservations (sku, order_id, quantity, state) "
+                         "SELECT $1, t.order_id, t.quantity, 'taken' "
+                         "FROM unnest($2::text[], $3::bigint[]) AS t (order_id, quantity) "
+                         "ON CONFLICT DO NOTHING RETURNING quantity"};
+const store::query stock_move{"stock_move",
+                              "UPDATE stock SET on_hand = on_hand + $3, reserved = reserved + $4, "
+                              "version = version + 1 WHERE sku = $1 AND version = $2 "
+                              "RETURNING on_hand, reserved, version"};
 
 caf::error conflict(const std::string& sku) {
   return make_error(errc::version_conflict, "stock of " + sku + " changed meanwhile");
@@ -173,57 +163,54 @@ public:
   void apply(caf::event_based_actor* self, const stock_record& at, std::vector<stock_op> ops,
              reply<stock_outcome> done) override {
     auto take = happy_take(at, ops);
-    if (!take)
+    if (take.empty())
       return apply_carefully(db_, self, at, std::move(ops), std::move(done));
-    // Sent with its batch in one round trip; a replay among the orders writes nothing here
-    // and goes the careful way.
+    // An order that was here before (a replay) rolls this write back and goes the careful
+    // way, which knows what its reservation says.
     auto n = ops.size();
-    db_->write<std::optional<stock_outcome>>(
-        self, {std::move(*take)},
-        [at, n](std::vector<store::rows>& rows) -> caf::expected<std::optional<stock_outcome>> {
-          const auto& r = rows.front();
-          if (r.int64(0, 0) == 0)
+    db_->write<stock_outcome>(
+        self, std::move(take),
+        [at, n](std::vector<store::rows>& rows) -> caf::expected<stock_outcome> {
+          if (rows[1].empty())
             return conflict(at.sku);
-          if (r.int64(0, 1) > 0)
-            return std::optional<stock_outcome>{};
-          if (r.null(0, 3) || r.int64(0, 2) != static_cast<int64_t>(n))
-            return conflict(at.sku); // another writer claimed one meanwhile
-          stock_record now{at.sku, r.int64(0, 3), r.int64(0, 4),
-                           static_cast<uint64_t>(r.int64(0, 5))};
-          return std::optional<stock_outcome>{stock_outcome{now, std::vector<caf::error>(n)}};
+          if (rows[0].size() != n)
+            return make_error(errc::already_exists, "an order was here before");
+          const auto& r = rows[1];
+          stock_record now{at.sku, r.int64(0, 0), r.int64(0, 1),
+                           static_cast<uint64_t>(r.int64(0, 2))};
+          return stock_outcome{now, std::vector<caf::error>(n)};
         },
         [db = db_, self, at, ops = std::move(ops),
-         done = std::move(done)](caf::expected<std::optional<stock_outcome>> out) mutable {
-          if (!out)
-            return done(std::move(out.error()));
-          if (!*out)
+         done = std::move(done)](caf::expected<stock_outcome> out) mutable {
+          if (!out && is(out.error(), errc::already_exists))
             return apply_carefully(db, self, at, std::move(ops), std::move(done));
-          done(std::move(**out));
+          done(std::move(out));
         });
   }
 
 private:
-  // The statement of `stock_take` for `ops`, if they are all takes of distinct orders that
-  // the row as read can serve: the saga's happy path.
-  static std::optional<store::statement> happy_take(const stock_record& at,
-                                                    const std::vector<stock_op>& ops) {
+  // The statements of the happy path for `ops`, if they are all takes of distinct orders
+  // that the row as read can serve; none otherwise.
+  static std::vector<store::statement> happy_take(const stock_record& at,
+                                                  const std::vector<stock_op>& ops) {
     if (at.version == 0 || ops.empty())
-      return std::nullopt;
+      return {};
     std::vector<std::string> orders;
     std::vector<int64_t> quantities;
     int64_t total = 0;
     for (const auto& op : ops) {
       if (op.what != stock_op::kind::take || op.quantity <= 0 ||
           std::find(orders.begin(), orders.end(), op.order_id) != orders.end())
-        return std::nullopt;
+        return {};
       orders.push_back(op.order_id);
       quantities.push_back(op.quantity);
       total += op.quantity;
     }
     if (at.on_hand - at.reserved < total)
-      return std::nullopt; // some would be refused: the careful path says which
-    return store::bind(stock_take, at.sku, at.version, store::array_literal(orders),
-                       store::array_literal(quantities));
+      return {}; // some would be refused: the careful path says which
+    return {store::bind(reservations_take, at.sku, store::array_literal(orders),
+                        store::array_literal(quantities)),
+            store::bind(stock_move, at.sku, at.version, -total, int64_t{0})};
   }
 
   // Every op through `detail::apply_ops`, a statement at a time.

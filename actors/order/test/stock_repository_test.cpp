@@ -1,6 +1,7 @@
 // One contract, two stores: the memory repository and PostgreSQL must agree on what a batch
-// of stock ops does, including the saga's happy path, which PostgreSQL runs as one statement
-// and leaves to the careful path when an order was there before. Real threads, bounded waits.
+// of stock ops does, including the saga's happy path, which PostgreSQL sends as two statements
+// in its batch and leaves to the careful path when an order was there before. Real threads,
+// bounded waits.
 
 #include <future>
 
