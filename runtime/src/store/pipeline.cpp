@@ -163,8 +163,8 @@ pipeline_result run_pipeline(session& s, std::string_view lead,
     if (!ok(r)) {
       auto err = error_of(conn, r, out.sqlstate);
       PQclear(r);
-      if (what == sent::lead)
-        throw pqxx::failure{"pipeline lead failed: " + to_string(err)};
+      if (what == sent::lead) // BEGIN refused: nothing to trust on this connection
+        lost(conn, "pipeline lead failed");
       out.failed = out.rows.size();
       out.error = std::move(err);
       if (what == sent::prepare)

@@ -77,12 +77,21 @@ bool run_pipelined(session& s, const std::vector<std::shared_ptr<write_item>>& b
       all.push_back(&st);
   auto out = run_pipeline(s, "BEGIN", all);
   caf::error err = out.failed < all.size() ? out.error : caf::error{};
-  for (size_t i = 0, at = 0; !err && i < batch.size(); ++i) {
-    auto n = batch[i]->step.statements.size();
-    std::vector<rows> mine(std::make_move_iterator(out.rows.begin() + at),
-                           std::make_move_iterator(out.rows.begin() + at + n));
-    at += n;
-    err = batch[i]->step.finish(mine);
+  try {
+    for (size_t i = 0, at = 0; !err && i < batch.size(); ++i) {
+      auto n = batch[i]->step.statements.size();
+      std::vector<rows> mine(std::make_move_iterator(out.rows.begin() + at),
+                             std::make_move_iterator(out.rows.begin() + at + n));
+      at += n;
+      err = batch[i]->step.finish(mine);
+    }
+  } catch (...) {
+    // A reader that threw fails its write like an error value; the transaction open on the
+    // server must end here either way.
+    bool broken = false;
+    err = map_current_exception(broken);
+    if (broken)
+      throw;
   }
   if (err) {
     run_command(s, "ROLLBACK");

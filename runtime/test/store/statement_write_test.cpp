@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 
 #include <pqxx/pqxx>
 
@@ -93,6 +94,33 @@ TEST_F(statement_write_test, a_failing_statement_fails_only_its_own_write) {
   EXPECT_EQ(keys(), (std::vector<int>{1, 10, 13}));
   EXPECT_EQ(isolated(), 1u);
   EXPECT_EQ(commits(), 1u) << "the isolated run still commits once";
+}
+
+TEST_F(statement_write_test, a_reader_that_throws_fails_only_its_write_and_ends_its_transaction) {
+  auto cfg = kv_config();
+  cfg.pool_size = 1;
+  start(cfg);
+  ASSERT_TRUE(wait_ready()) << db_->status();
+  std::shared_ptr<result_slot<int>> ok1, thrower, ok2;
+  inside_actor([&](caf::event_based_actor* self) {
+    hold_worker(self, 0.3);
+    ok1 = put_new(self, 40);
+    thrower = send(self, {bind(kv_insert, 41)}, [](std::vector<rows>&) -> caf::expected<int> {
+      throw std::runtime_error{"unreadable"};
+    });
+    ok2 = put_new(self, 42);
+  });
+  ASSERT_TRUE(run_until([&] { return all_have({ok1, thrower, ok2}); }, 10s));
+  ASSERT_TRUE(*ok1->value) << describe(ok1->value->error());
+  ASSERT_TRUE(*ok2->value) << describe(ok2->value->error());
+  ASSERT_FALSE(*thrower->value);
+  EXPECT_TRUE(is(thrower->value->error(), errc::store_failure));
+  // The next batch commits on its own: no transaction was left open on the connection.
+  std::shared_ptr<result_slot<int>> next;
+  inside_actor([&](caf::event_based_actor* self) { next = put_new(self, 43); });
+  ASSERT_TRUE(run_until([&] { return next->has(); }, 10s));
+  ASSERT_TRUE(*next->value) << describe(next->value->error());
+  EXPECT_EQ(keys(), (std::vector<int>{40, 42, 43}));
 }
 
 TEST_F(statement_write_test, statement_writes_and_code_steps_share_a_batch) {
