@@ -10,7 +10,7 @@
 #include <caf/event_based_actor.hpp>
 #include <gtest/gtest.h>
 
-#include "support/postgres.hpp"
+#include "support/store_contract.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/order/orders.hpp"
 #include "troupe/order/stock.hpp"
@@ -25,49 +25,17 @@ stock_op take(std::string order_id, int64_t quantity) {
   return {stock_op::kind::take, std::move(order_id), quantity};
 }
 
-class stock_repository_contract : public ::testing::TestWithParam<std::string> {
+class stock_repository_contract : public testing::store_contract {
 protected:
   void SetUp() override {
-    add_error_category(cfg_);
-    sys_ = std::make_unique<caf::actor_system>(cfg_);
-    if (GetParam() == "memory") {
-      repo_ = make_memory_stock_repository();
-      return;
-    }
-    ASSERT_TRUE(testing::throwaway_postgres::available()) << "PostgreSQL is not installed";
-    pg_ = std::make_unique<testing::throwaway_postgres>();
-    store::database_config cfg;
-    cfg.url = pg_->url();
-    cfg.pool_size = 2;
-    cfg.migrations = order_migrations();
-    db_ = store::database::start(*sys_, cfg);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!db_->ready() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-    ASSERT_TRUE(db_->ready()) << db_->status();
-    repo_ = make_postgres_stock_repository(db_);
+    repo_ = start_store(order_migrations()) ? make_postgres_stock_repository(db_)
+                                            : make_memory_stock_repository();
+    ASSERT_FALSE(HasFailure());
   }
 
   void TearDown() override {
-    if (db_)
-      db_->stop();
     repo_.reset();
-    db_.reset();
-    sys_.reset();
-    pg_.reset();
-  }
-
-  /// Runs `call(self, done)` inside an actor and waits for its answer.
-  template <class T, class Call>
-  caf::expected<T> await(Call call) {
-    auto result = std::make_shared<std::promise<caf::expected<T>>>();
-    auto future = result->get_future();
-    sys_->spawn([call, result](caf::event_based_actor* self) {
-      call(self, [result](caf::expected<T> x) { result->set_value(std::move(x)); });
-    });
-    if (future.wait_for(10s) != std::future_status::ready)
-      return make_error(errc::store_timeout, "no answer within 10 s");
-    return future.get();
+    stop_store();
   }
 
   caf::expected<stock_record> create(const std::string& sku, int64_t on_hand) {
@@ -100,10 +68,6 @@ protected:
       EXPECT_FALSE(err) << describe(err);
   }
 
-  caf::actor_system_config cfg_;
-  std::unique_ptr<caf::actor_system> sys_;
-  std::unique_ptr<testing::throwaway_postgres> pg_;
-  std::shared_ptr<store::database> db_;
   std::shared_ptr<stock_repository> repo_;
 };
 

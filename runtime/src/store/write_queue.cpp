@@ -1,6 +1,7 @@
 #include "store/write_queue.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
 
 #include <pqxx/connection>
@@ -49,6 +50,27 @@ public:
   }
 };
 
+// The error of the exception being handled (call only inside a catch block); one that broke
+// the connection is thrown on, to fail the whole batch.
+caf::error caught() {
+  bool broken = false;
+  auto err = map_current_exception(broken);
+  if (broken)
+    throw;
+  return err;
+}
+
+// After `rollback`: a lone write's failure is its answer (its own savepoint would have rolled
+// back the same), so the batch is done; a failure among several means running them isolated.
+bool failed_together(const std::vector<std::shared_ptr<write_item>>& batch, caf::error err,
+                     const std::function<void()>& rollback) {
+  rollback();
+  if (batch.size() > 1)
+    return false;
+  batch.front()->result = std::move(err);
+  return true;
+}
+
 bool made_of_statements(const write_item& item) {
   return !item.step.statements.empty();
 }
@@ -88,18 +110,10 @@ bool run_pipelined(session& s, const std::vector<std::shared_ptr<write_item>>& b
   } catch (...) {
     // A reader that threw fails its write like an error value; the transaction open on the
     // server must end here either way.
-    bool broken = false;
-    err = map_current_exception(broken);
-    if (broken)
-      throw;
+    err = caught();
   }
-  if (err) {
-    run_command(s, "ROLLBACK");
-    if (batch.size() > 1)
-      return false;
-    batch.front()->result = std::move(err);
-    return true;
-  }
+  if (err)
+    return failed_together(batch, std::move(err), [&] { run_command(s, "ROLLBACK"); });
   run_command(s, "COMMIT");
   for (const auto& item : batch)
     item->result = caf::error{};
@@ -127,18 +141,10 @@ bool run_together(session& s, const std::vector<std::shared_ptr<write_item>>& ba
       if ((err = run_step(s, tx, *item)))
         break;
   } catch (...) {
-    bool broken = false;
-    err = map_current_exception(broken);
-    if (broken)
-      throw;
+    err = caught();
   }
-  if (err) {
-    tx.exec0("ROLLBACK");
-    if (batch.size() > 1)
-      return false;
-    batch.front()->result = std::move(err);
-    return true;
-  }
+  if (err)
+    return failed_together(batch, std::move(err), [&] { tx.exec0("ROLLBACK"); });
   try {
     // Any statement fails in an aborted transaction; sent with COMMIT, it costs no round trip.
     tx.exec0("SELECT 1; COMMIT");
@@ -172,10 +178,7 @@ void run_isolated(session& s, const std::vector<std::shared_ptr<write_item>>& ba
       else
         sp.commit();
     } catch (...) {
-      bool broken = false;
-      err = map_current_exception(broken);
-      if (broken)
-        throw;
+      err = caught();
     }
     // libpqxx swallows a failed rollback, and a step may have caught a statement's error and
     // gone on; rolling back here again leaves the transaction usable, or fails the batch

@@ -68,6 +68,15 @@ struct write_step {
   std::function<troupe::detail::job_output(const caf::error&)> output;
 };
 
+/// Keeps the value of `result` in `value` and returns its error, if it has one.
+template <class T>
+caf::error keep(std::optional<T>& value, caf::expected<T> result) {
+  if (!result)
+    return std::move(result.error());
+  value.emplace(std::move(*result));
+  return caf::error{};
+}
+
 /// Makes a write's result from the value its step left in `value` and the error, if any.
 template <class T>
 std::function<troupe::detail::job_output(const caf::error&)>
@@ -148,12 +157,8 @@ public:
     // The value waits here between the step and the COMMIT that makes it true.
     auto value = std::make_shared<std::optional<T>>();
     detail::write_step erased;
-    erased.run = [step = std::move(step), value](pqxx::transaction_base& tx) -> caf::error {
-      auto result = step(tx);
-      if (!result)
-        return std::move(result.error());
-      value->emplace(std::move(*result));
-      return caf::error{};
+    erased.run = [step = std::move(step), value](pqxx::transaction_base& tx) {
+      return detail::keep(*value, step(tx));
     };
     erased.output = detail::output_of(value);
     queue_write(std::move(erased), pool_->owe<T>(self, std::move(done), timeout), timeout);
@@ -177,11 +182,7 @@ public:
     detail::write_step erased;
     erased.statements = std::move(stmts);
     erased.finish = [interpret = std::move(interpret), value](std::vector<rows>& rs) {
-      auto result = interpret(rs);
-      if (!result)
-        return std::move(result.error());
-      value->emplace(std::move(*result));
-      return caf::error{};
+      return detail::keep(*value, interpret(rs));
     };
     erased.output = detail::output_of(value);
     queue_write(std::move(erased), pool_->owe<T>(self, std::move(done), timeout), timeout);
