@@ -153,6 +153,15 @@ protected:
     return cfg;
   }
 
+  /// Starts a kv database with one worker, so that writes queued behind `hold_worker` share
+  /// a batch; returns whether it became ready.
+  bool start_one_worker() {
+    auto cfg = kv_config();
+    cfg.pool_size = 1;
+    start(cfg);
+    return wait_ready();
+  }
+
   caf::expected<int64_t> exec_count(std::string sql) {
     return run_job<int64_t>([sql](pqxx::connection_base& conn) -> caf::expected<int64_t> {
       pqxx::work tx{conn};

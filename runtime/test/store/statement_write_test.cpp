@@ -65,10 +65,7 @@ TEST_F(statement_write_test, concurrent_statement_writes_share_commits_and_dupli
 }
 
 TEST_F(statement_write_test, a_failing_statement_fails_only_its_own_write) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   ASSERT_TRUE(committed_row(1));
   std::shared_ptr<result_slot<int>> ok1, duplicate, fenced, ok2;
   inside_actor([&](caf::event_based_actor* self) {
@@ -97,10 +94,7 @@ TEST_F(statement_write_test, a_failing_statement_fails_only_its_own_write) {
 }
 
 TEST_F(statement_write_test, a_reader_that_throws_fails_only_its_write_and_ends_its_transaction) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   std::shared_ptr<result_slot<int>> ok1, thrower, ok2;
   inside_actor([&](caf::event_based_actor* self) {
     hold_worker(self, 0.3);
@@ -124,10 +118,7 @@ TEST_F(statement_write_test, a_reader_that_throws_fails_only_its_write_and_ends_
 }
 
 TEST_F(statement_write_test, statement_writes_and_code_steps_share_a_batch) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   std::shared_ptr<result_slot<int>> a, b, c, d;
   inside_actor([&](caf::event_based_actor* self) {
     hold_worker(self, 0.3);
@@ -171,10 +162,7 @@ TEST_F(statement_write_test, a_failing_statement_inside_a_code_step_throws_as_li
 }
 
 TEST_F(statement_write_test, a_connection_lost_in_a_pipeline_fails_its_batch_and_comes_back) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   std::shared_ptr<result_slot<int>> before, killer, after;
   inside_actor([&](caf::event_based_actor* self) {
     hold_worker(self, 0.3);

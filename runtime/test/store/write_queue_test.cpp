@@ -44,10 +44,7 @@ TEST_F(database_test, concurrent_writes_from_many_actors_share_commits) {
 }
 
 TEST_F(database_test, a_failing_step_rolls_back_only_its_own_savepoint) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   ASSERT_TRUE(committed_row(1));
   std::shared_ptr<result_slot<int>> ok1, refused, duplicate, swallowed, ok2;
   inside_actor([&](caf::event_based_actor* self) {
@@ -136,10 +133,7 @@ TEST_F(database_test, a_lone_write_that_swallows_a_statement_error_is_not_acknow
 }
 
 TEST_F(database_test, a_write_is_answered_only_after_its_commit) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   auto seen = std::make_shared<result_slot<int64_t>>();
   std::shared_ptr<result_slot<bool>> slow;
   inside_actor([&](caf::event_based_actor* self) {
@@ -166,10 +160,7 @@ TEST_F(database_test, a_write_is_answered_only_after_its_commit) {
 }
 
 TEST_F(database_test, a_lost_connection_fails_every_write_of_its_batch) {
-  auto cfg = kv_config();
-  cfg.pool_size = 1;
-  start(cfg);
-  ASSERT_TRUE(wait_ready()) << db_->status();
+  ASSERT_TRUE(start_one_worker()) << db_->status();
   std::shared_ptr<result_slot<int>> before, killer, after;
   inside_actor([&](caf::event_based_actor* self) {
     hold_worker(self, 0.3);
