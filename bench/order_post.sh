@@ -6,7 +6,8 @@
 # side has the machine to itself (the node is stopped with SIGSTOP during the monolith's
 # runs, and its sagas drain before the monolith's turn). Prints each run, then a table of
 # medians: orders acknowledged per second, p50/p99, CPU per order of the node and of
-# PostgreSQL, and for Troupe the sagas finished per second and the backlog at the end.
+# PostgreSQL, and for Troupe the sagas finished per second and the backlog at the end;
+# then how long notifications took from created to sent.
 #
 #   bench/order_post.sh [runs=3] [seconds=10] [clients=8]
 set -euo pipefail
@@ -59,11 +60,12 @@ counts() {
   sql troupe -c "SELECT count(*) FILTER (WHERE status IN $final),
     count(*) FILTER (WHERE status NOT IN $final) FROM orders"
 }
-# Waits up to 60 s for every order to be final, polling from one session (cheap for the
-# PostgreSQL CPU it measures meanwhile).
+# Waits up to 60 s for every order to be final and every notification sent, polling from
+# one session (cheap for the PostgreSQL CPU it measures meanwhile).
 drain() {
   sql troupe -c "DO \$\$ BEGIN FOR i IN 1..600 LOOP
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM orders WHERE status NOT IN $final);
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM orders WHERE status NOT IN $final)
+      AND NOT EXISTS (SELECT 1 FROM notifications WHERE status = 'pending');
     PERFORM pg_sleep(0.1); END LOOP; END \$\$"
 }
 
@@ -141,6 +143,13 @@ row "unfinished orders at the end" 7 "=0"
 row "drain after the end s" 8 "=0"
 echo "goal: orders/s ratio >= 1.5 at 64 clients, >= 1.2 at 8"
 kill -CONT "$node"
+# The notifications' lag: from the write that confirmed the order (and created its rows) to
+# the write that marked them sent, over every notification of the bench.
+sql troupe -c "SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) * 1000)::numeric, 1),
+    round((percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) * 1000)::numeric, 1), count(*)
+  FROM (SELECT extract(epoch FROM updated_at - created_at) AS lag FROM notifications
+        WHERE status = 'sent') AS sent" |
+  awk '{printf "notifications: created to sent p50 %s ms, p99 %s ms (%d sent)\n", $1, $2, $3}'
 # Group commit at work: store writes per shared COMMIT over the whole bench.
 curl -sf "$base/metrics" | awk '/^troupe_db_batch_size_sum/ {w=$2} /^troupe_db_batch_size_count/ {c=$2}
   END {if (c > 0) printf "store: %d writes in %d commits (%.2f per commit)\n", w, c, w/c}'

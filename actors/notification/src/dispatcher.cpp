@@ -23,7 +23,8 @@ using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
 using handed_atom = caf::atom_constant<caf::atom("handed")>;
 
 /// One dispatcher: attempts what the handoff brings and what its poll finds due, at most
-/// `batch` at a time.
+/// `batch` at a time. A sent notification waits for the next "sent" write without holding a
+/// place among the attempts, so the provider is not idle while that write commits.
 class dispatcher : public std::enable_shared_from_this<dispatcher> {
 public:
   dispatcher(caf::event_based_actor* self, std::shared_ptr<notification_store> store,
@@ -60,12 +61,12 @@ public:
 
 private:
   void quit_when_idle() {
-    if (stopping_ && in_flight_ == 0 && !polling_)
+    if (stopping_ && in_flight_ == 0 && unrecorded_ == 0 && !polling_)
       self_->quit(*stopping_);
   }
 
   void poll() {
-    if (stopping_ || polling_ || in_flight_ >= cfg_.batch)
+    if (stopping_ || polling_ || full())
       return;
     polling_ = true;
     auto me = shared_from_this();
@@ -94,7 +95,7 @@ private:
 
   // Attempts what the handoff holds, as far as the batch allows.
   void take_handed() {
-    if (stopping_ || !cfg_.handoff || in_flight_ >= cfg_.batch)
+    if (stopping_ || !cfg_.handoff || full())
       return;
     for (auto& n : cfg_.handoff->take(cfg_.batch - in_flight_))
       attempt(n);
@@ -126,8 +127,11 @@ private:
               const std::string& error) {
     if (error.empty()) {
       count(channel_name, "sent");
+      --in_flight_;
+      ++unrecorded_;
       sent_.push_back(id);
-      return mark_sent();
+      mark_sent();
+      return refill();
     }
     auto me = shared_from_this();
     auto done = [me](caf::expected<bool> stored) {
@@ -148,7 +152,7 @@ private:
 
   // Records every delivery that came back since the last such write, in one write; those that
   // come back while it runs wait for the next (group commit, per dispatcher). Until a
-  // delivery is recorded it counts as in flight, so a stop waits for it.
+  // delivery is recorded a stop waits for it.
   void mark_sent() {
     if (marking_ || sent_.empty())
       return;
@@ -164,7 +168,7 @@ private:
         spdlog::warn("notifications: cannot record {} delivered attempts: {}", n,
                      describe(stored.error()));
       me->marking_ = false;
-      me->in_flight_ -= n;
+      me->unrecorded_ -= n;
       me->mark_sent();
       me->refill();
       me->quit_when_idle();
@@ -185,7 +189,18 @@ private:
   std::shared_ptr<provider> provider_;
   dispatcher_config cfg_;
   std::shared_ptr<observability::registry> metrics_;
+  // Whether no attempt may start: `batch` are under way, or the "sent" writes fall so far
+  // behind (the store is slow or away) that what waits for them would grow without bound.
+  bool full() const {
+    return in_flight_ >= cfg_.batch || unrecorded_ >= cfg_.batch * max_unrecorded_batches;
+  }
+
+  static constexpr size_t max_unrecorded_batches = 32;
+
+  // Attempts at the provider, and failures being recorded.
   size_t in_flight_ = 0;
+  // Sent, waiting for a "sent" write.
+  size_t unrecorded_ = 0;
   bool polling_ = false;
   bool backlog_ = false; // the last poll took as many as it asked for
   bool claim_failing_ = false;
