@@ -78,7 +78,11 @@ run_troupe() {
   wrk -t1 -c"$clients" -d"${secs}s" --latency -s "$work/post.lua" "$base/v1/orders" \
     -- "$r-$(date +%s%N)" >"$work/wrk.out"
   read -r f1 backlog < <(counts)
-  grep -q "Non-2xx" "$work/wrk.out" && { echo "troupe answered errors:" >&2; cat "$work/wrk.out" >&2; exit 1; }
+  grep -q "Non-2xx" "$work/wrk.out" && {
+    echo "troupe answered errors:" >&2; cat "$work/wrk.out" >&2
+    echo "the node's warnings and errors:" >&2; grep -aE '\[(warning|error|critical)\]' "$work/node.log" | tail -20 >&2
+    exit 1
+  }
   t0=$(date +%s%N); drain; t1=$(date +%s%N)
   read -r _ left < <(counts)
   drained=$(awk -v d=$((t1 - t0)) -v l="$left" 'BEGIN {if (l > 0) print ">60"; else printf "%.1f", d / 1e9}')
