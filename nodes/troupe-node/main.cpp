@@ -2,7 +2,6 @@
 // tree: when the root supervisor gives up, the process exits non-zero and the
 // orchestrator restarts the pod.
 
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -65,11 +64,8 @@ bool await_root(root_outcome& outcome, caf::timespan limit) {
 int run(const node::node_options& opts, const sigset_t& stop_signals) {
   caf::actor_system_config cfg;
   add_error_category(cfg);
-  // CAF's own default is at least four threads: on a two-core pod the extra ones only take
-  // turns waking each other, each turn a thread switch per message hop.
-  auto threads = opts.actor_threads > 0 ? opts.actor_threads
-                                        : std::max<size_t>(1, std::thread::hardware_concurrency());
-  cfg.set("scheduler.max-threads", static_cast<int64_t>(threads));
+  if (opts.actor_threads > 0)
+    cfg.set("scheduler.max-threads", static_cast<int64_t>(opts.actor_threads));
   // The options accept only the policies this knows.
   install_scheduler(cfg, opts.actor_scheduler);
   // Entity messages and answers cross nodes: their types must be known by name.

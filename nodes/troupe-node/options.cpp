@@ -161,7 +161,8 @@ parse_result parse_options(int argc, const char* const* argv) {
                "One info line per HTTP request: method, route, status, duration, request and "
                "trace id (--no-access-log or TROUPE_ACCESS_LOG=false: off)")
       ->envname("TROUPE_ACCESS_LOG");
-  app.add_option("--actor-threads", o.actor_threads, "Actor scheduler threads (0 = one per core)")
+  app.add_option("--actor-threads", o.actor_threads,
+                 "Actor scheduler threads (0 = CAF's default: one per core, at least 4)")
       ->envname("TROUPE_ACTOR_THREADS")
       ->check(CLI::Range(size_t{0}, size_t{256}));
   app.add_option("--actor-scheduler", o.actor_scheduler,

@@ -348,8 +348,12 @@ INSTANTIATE_TEST_SUITE_P(both, cluster_security_relay, ::testing::Values(false, 
 TEST(cluster_security_stop, a_node_with_a_half_open_handshake_still_stops_on_sigterm) {
   test_cluster cluster;
   auto& n1 = cluster.start("n1");
-  int fd = raw_connect(n1.cluster_port);
-  ASSERT_GE(fd, 0);
+  // The node binds its cluster port a moment after it starts: poll, within a bound.
+  int fd = -1;
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       fd < 0 && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms))
+    fd = raw_connect(n1.cluster_port);
+  ASSERT_GE(fd, 0) << "the cluster port never accepted: " << n1.node->proc.err();
   const char hello_start[] = "\x16\x03\x01"; // the first bytes of a TLS ClientHello, then nothing
   (void)!::send(fd, hello_start, 3, MSG_NOSIGNAL);
   n1.node->proc.signal(SIGTERM);
