@@ -140,7 +140,14 @@ TEST_F(chaos_api, a_failing_store_fails_user_writes_and_reads_until_its_fault_ex
   auto killed = add_fault(
       {{"type", "kill_entity"}, {"duration_ms", 1000}, {"match", {{"kind", "user"}, {"key", id}}}});
   EXPECT_EQ(killed.value("killed", false), true) << killed.dump();
-  auto read = node_->get("/v1/users/" + id, bearer);
+  // The kill is asynchronous: a read may still reach the old activation for a moment.
+  http_reply read;
+  for (auto by = steady::now() + 2s;;) {
+    read = node_->get("/v1/users/" + id, bearer);
+    if (read.status >= 500 || steady::now() >= by)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
   EXPECT_GE(read.status, 500) << read.body;
   // Expiry reverts it by itself: the list empties and the gauge drops.
   auto until = steady::now() + 10s;
