@@ -114,7 +114,11 @@ void effects::read(std::vector<store::rows>& all) {
 }
 
 void effects::append(const outbox* box, pqxx::transaction_base& tx, const event& e) {
-  keep(e.event_id, box != nullptr ? box->append(tx, e) : (events::append(tx, e), after_commit{}));
+  if (box == nullptr) {
+    events::append(tx, e);
+    return keep(e.event_id, {});
+  }
+  keep(e.event_id, box->append(tx, e));
 }
 
 void effects::keep(const std::string& event_id, after_commit next) {

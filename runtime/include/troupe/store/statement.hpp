@@ -65,7 +65,6 @@ public:
   explicit rows(void* result);
   /// Holds a copy: `cells` row after row, `width` to a row, and the rows written.
   rows(std::vector<std::optional<std::string>> cells, size_t width, size_t affected);
-  rows() = default;
 
   /// Rows returned (by a SELECT or a RETURNING clause).
   size_t size() const;
