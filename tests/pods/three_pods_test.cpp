@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -67,9 +68,9 @@ protected:
   }
 
   void TearDown() override {
-    if (HasFailure())
+    if (HasFailure() || std::getenv("TROUPE_PODS_LOGS"))
       for (auto& p : pods_)
-        std::cerr << "---- " << p.plan.name << "\n" << logs(p).substr(0, 20000) << "\n";
+        std::cerr << "---- " << p.plan.name << "\n" << story(logs(p)) << "\n";
     service_.reset();
     box_.reset();
   }
@@ -91,6 +92,17 @@ protected:
     return r.out + r.err;
   }
   static std::string logs(const pod& p) { return logs(p.plan.name); }
+
+  // A pod's log without its access lines (a stream of requests buries the cluster's own story),
+  // its last 20 000 characters.
+  static std::string story(const std::string& log) {
+    std::istringstream in{log};
+    std::string out, line;
+    while (std::getline(in, line))
+      if (line.find("\"msg\":\"http: ") == std::string::npos)
+        out += line + "\n";
+    return out.size() > 20000 ? out.substr(out.size() - 20000) : out;
+  }
 
   uint16_t http_port(const pod& p) { return p.plan.ports.at("http"); }
 

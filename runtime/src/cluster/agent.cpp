@@ -17,6 +17,7 @@
 #include "troupe/cluster/agent.hpp"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include <ifaddrs.h>
@@ -93,7 +94,9 @@ struct agent_state {
   std::map<std::string, caf::actor, std::less<>> routers;               // up peers' inbound routers
   std::unique_ptr<lease_keeper> lease; // when this node may answer for its keys from memory
   caf::timespan lease_length{};
-  uint64_t tenure = 0; // of the lease last published
+  uint64_t tenure = 0;                     // of the lease last published
+  bool held = false;                       // the lease was held at least once
+  std::optional<clock::time_point> lapsed; // since when it is not held, once it was
 };
 
 // From a node that is not (yet) an authenticated peer the agent takes the handshake alone,
@@ -211,6 +214,21 @@ void publish_lease(agent_actor* self) {
         .inc();
   st.tenure = lease.tenure;
   st.shared->set_lease(lease);
+  // A lapse is when requests for this node's keys wait: worth a line when it ends, with how
+  // long it lasted (a view change costs one exchange; longer means slow confirmations).
+  auto now = clock::now();
+  if (lease.at(now) == 0) {
+    if (!st.lapsed && st.held)
+      st.lapsed = now;
+    return;
+  }
+  st.held = true;
+  if (st.lapsed) {
+    spdlog::info("cluster: lease held again after {} ms (tenure {})",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - *st.lapsed).count(),
+                 lease.tenure);
+    st.lapsed.reset();
+  }
 }
 
 // Hands the view to the lease keeper. A leaving node keeps the view from before its leave

@@ -301,8 +301,10 @@ private:
 
   void wait(request r, const char* why) {
     if (clock().now() >= r.deadline) {
-      // Nothing was processed, but `node_down` is what callers already retry when they may.
-      r.promise.deliver(make_error(errc::node_down,
+      // Nothing was processed: the caller's `ask_owner` routes it again while its own time
+      // allows (a lapse can outlast one settle timeout: a rejoining peer confirms the view only
+      // once it has heard of every member).
+      r.promise.deliver(make_error(errc::not_settled,
                                    kind_.name + " " + r.key + " cannot be answered for yet: " + why,
                                    kind_.settle_timeout));
       return;

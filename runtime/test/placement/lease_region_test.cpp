@@ -55,6 +55,7 @@ TEST_F(lease_region_test, a_request_that_waits_past_the_settle_timeout_fails_ret
   auto reply = ask_ping("k1");
   run();
   advance(kind_.settle_timeout + 20ms);
+  EXPECT_NE(reply->find("not_settled"), std::string::npos) << *reply; // unprocessed: routed again
   EXPECT_NE(reply->find("cannot be answered for yet"), std::string::npos) << *reply;
 }
 

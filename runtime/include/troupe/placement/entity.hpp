@@ -143,8 +143,8 @@ struct entity_kind {
   /// while there is none wait in the region for up to `settle_timeout`. Empty: tenure 1 for
   /// good (a node without a cluster).
   std::function<uint64_t()> tenure;
-  /// The longest a request waits in the region for the lease before failing with
-  /// `errc::node_down` (HTTP 503; callers send an idempotent request again).
+  /// The longest a request waits in the region for the lease before it is refused with
+  /// `errc::not_settled`, unprocessed (`ask_owner` routes it again while its time allows).
   caf::timespan settle_timeout = std::chrono::seconds(1);
 };
 
