@@ -396,6 +396,18 @@ void drain(const node_context& ctx, std::chrono::milliseconds limit) {
     quiet = active() == 0 ? quiet + 1 : 0;
   }
   spdlog::info("cluster: drained ({} activations left)", active());
+  // Drained: the peers need not wait out the lease they confirmed to this node.
+  auto left = deadline - std::chrono::steady_clock::now();
+  if (auto agent = ctx.names->lookup("cluster"); agent && active() == 0 && left.count() > 0) {
+    caf::scoped_actor self{*ctx.system};
+    self->request(*agent, std::chrono::duration_cast<caf::timespan>(left),
+                  cluster::release_atom::value)
+        .receive([](caf::ok_atom) {},
+                 [](caf::error& err) {
+                   spdlog::warn("cluster: peers will wait out this node's lease: {}",
+                                describe(err));
+                 });
+  }
 }
 
 supervision::supervisor_spec root_spec(node_context& ctx) {

@@ -221,6 +221,12 @@ TEST_F(placement_process, a_graceful_leave_under_writes_loses_nothing_acknowledg
   ASSERT_TRUE(code) << "n3 did not stop within 15 s";
   EXPECT_EQ(*code, 0) << node(2).node->proc.err();
   EXPECT_TRUE(node(2).node->proc.err().find("drained") != std::string::npos);
+  // Drained, it told both peers, and they took over without waiting out its lease.
+  EXPECT_NE(node(2).node->proc.err().find("has drained; telling 2 peers"), std::string::npos)
+      << node(2).node->proc.err();
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_NE(node(i).node->proc.err().find("drained: no wait for its lease"), std::string::npos)
+        << node(i).node->proc.err();
   int failed = 0;
   for (const auto& w : seen)
     failed += w.failed;

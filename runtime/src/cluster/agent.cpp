@@ -195,6 +195,38 @@ std::string not_ready(agent_actor* self) {
   return {};
 }
 
+// Whether the message being handled comes from the agent of member `name` in life
+// `incarnation` (a member speaks for itself only).
+bool from_member(agent_actor* self, const std::string& name, const std::string& incarnation) {
+  const auto& sender = self->current_sender();
+  auto& links = self->state.links;
+  auto i = sender ? links.find(caf::actor_addr{sender->address()}) : links.end();
+  return i != links.end() && i->second.first == name && i->second.second == incarnation;
+}
+
+// Sends `(Atom, name, incarnation)` about this node to every linked peer; the result answers
+// once each acknowledged or failed to within the connect timeout.
+template <class Atom>
+caf::result<caf::ok_atom> tell_peers(agent_actor* self) {
+  auto& st = self->state;
+  // Before any promise: one made takes over the answer, and a value returned after it would
+  // never reach the caller.
+  if (st.links.empty())
+    return caf::ok_atom::value;
+  auto promise = self->make_response_promise<caf::ok_atom>();
+  auto waiting = std::make_shared<size_t>(st.links.size());
+  auto one_done = [promise, waiting]() mutable {
+    if (--*waiting == 0)
+      promise.deliver(caf::ok_atom::value);
+  };
+  for (const auto& [addr, who] : st.links)
+    self->request(caf::actor_cast<caf::actor>(addr), caf::timespan{st.cfg.connect_timeout},
+                  Atom::value, st.cfg.name, st.cfg.incarnation)
+        .then([one_done](caf::ok_atom) mutable { one_done(); },
+              [one_done](caf::error&) mutable { one_done(); });
+  return promise;
+}
+
 // "name/incarnation": one life of a member.
 std::string life_of(const std::string& name, const std::string& incarnation) {
   return name + "/" + incarnation;
@@ -776,9 +808,7 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
       [self](leaving_atom, const std::string& name,
              const std::string& incarnation) -> caf::result<caf::ok_atom> {
         auto& st = self->state;
-        const auto& sender = self->current_sender();
-        auto i = sender ? st.links.find(caf::actor_addr{sender->address()}) : st.links.end();
-        if (i == st.links.end() || i->second.first != name || i->second.second != incarnation) {
+        if (!from_member(self, name, incarnation)) {
           refused(self, "leaving for another node");
           return make_error(errc::forbidden, "only a member's own agent announces its leave");
         }
@@ -793,22 +823,30 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
         }
         note(self, st.view->set_self(member_state::leaving, clock::now()));
         spdlog::info("cluster: {} is leaving; telling {} peers", st.cfg.name, st.links.size());
-        // Before any promise: one made takes over the answer, and a value returned after it
-        // would never reach the caller.
-        if (st.links.empty())
-          return caf::ok_atom::value;
-        auto promise = self->make_response_promise<caf::ok_atom>();
-        auto waiting = std::make_shared<size_t>(st.links.size());
-        auto one_done = [promise, waiting]() mutable {
-          if (--*waiting == 0)
-            promise.deliver(caf::ok_atom::value);
-        };
-        for (const auto& [addr, who] : st.links)
-          self->request(caf::actor_cast<caf::actor>(addr), caf::timespan{st.cfg.connect_timeout},
-                        leaving_atom::value, st.cfg.name, st.cfg.incarnation)
-              .then([one_done](caf::ok_atom) mutable { one_done(); },
-                    [one_done](caf::error&) mutable { one_done(); });
-        return promise;
+        return tell_peers<leaving_atom>(self);
+      },
+      [self](released_atom, const std::string& name,
+             const std::string& incarnation) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        if (!from_member(self, name, incarnation)) {
+          refused(self, "released for another node");
+          return make_error(errc::forbidden, "only a member's own agent announces its release");
+        }
+        st.lease->on_release(life_of(name, incarnation));
+        spdlog::info("cluster: {} ({}) drained: no wait for its lease when it goes", name,
+                     incarnation);
+        return caf::ok_atom::value;
+      },
+      [self](release_atom) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        if (!from_this_node(self)) {
+          refused(self, "command from another node");
+          return make_error(errc::forbidden, "only this node can release its keys");
+        }
+        if (st.view->self().state != member_state::leaving || (st.cfg.drained && !st.cfg.drained()))
+          return make_error(errc::invalid_state, "only a leaving node that drained lets go");
+        spdlog::info("cluster: {} has drained; telling {} peers", st.cfg.name, st.links.size());
+        return tell_peers<released_atom>(self);
       },
   };
 }

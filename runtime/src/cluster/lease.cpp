@@ -32,6 +32,7 @@ void lease_keeper::on_view(std::string digest, std::set<std::string> peers, cloc
         not_before_ = std::max(not_before_, g->second + length_);
         given_.erase(g);
       }
+  std::erase_if(released_, [&](const std::string& id) { return peers.count(id) == 0; });
   digest_ = std::move(digest);
   peers_ = std::move(peers);
   confirmed_.clear();
@@ -49,10 +50,17 @@ void lease_keeper::on_answer(const std::string& id, uint64_t epoch, clock::time_
 
 bool lease_keeper::on_question(const std::string& id, const std::string& their_digest,
                                clock::time_point now) {
-  if (their_digest != digest_ || peers_.count(id) == 0)
+  if (their_digest != digest_ || peers_.count(id) == 0 || released_.count(id) != 0)
     return false;
   given_[id] = now;
   return true;
+}
+
+void lease_keeper::on_release(const std::string& id) {
+  if (peers_.count(id) == 0)
+    return;
+  released_.insert(id);
+  given_.erase(id);
 }
 
 lease_state lease_keeper::publish(clock::time_point now) {

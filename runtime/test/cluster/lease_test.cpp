@@ -123,6 +123,20 @@ TEST_F(cluster_lease, a_peer_confirmed_just_before_it_went_down_delays_the_lease
   EXPECT_EQ(l.tenure, keeper.publish(t0 + 200ms).tenure) << "not held yet is no gap";
 }
 
+TEST_F(cluster_lease, a_peer_that_drained_and_released_is_not_waited_for_when_it_goes) {
+  keeper.on_view("v", {"b/1", "c/1"}, t0);
+  EXPECT_TRUE(keeper.on_question("c/1", "v", t0 + 100ms));
+  keeper.on_release("c/1"); // c is leaving and holds nothing any more
+  EXPECT_FALSE(keeper.on_question("c/1", "v", t0 + 150ms)) << "a released peer gets no lease";
+  keeper.on_release("x/1");                  // not a member: ignored
+  keeper.on_view("v2", {"b/1"}, t0 + 200ms); // c went down
+  keeper.on_answer("b/1", keeper.epoch(), t0 + 200ms, "v2");
+  EXPECT_NE(keeper.publish(t0 + 200ms).at(t0 + 200ms), 0u) << "no wait for c's confirmations";
+  // Its next life is a new id: confirmed as any peer.
+  keeper.on_view("v3", {"b/1", "c/2"}, t0 + 1s);
+  EXPECT_TRUE(keeper.on_question("c/2", "v3", t0 + 1s));
+}
+
 TEST_F(cluster_lease, a_node_left_alone_under_its_lease_keeps_it_one_cut_off_first_does_not) {
   keeper.on_view("v", {"b/1"}, t0);
   keeper.on_answer("b/1", keeper.epoch(), t0, "v");

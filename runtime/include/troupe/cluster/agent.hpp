@@ -24,6 +24,12 @@ namespace troupe::cluster {
 /// failed to within the connect timeout), so no peer routes new work here afterwards.
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
+/// `(release_atom) -> ok`: this leaving node has drained (`agent_config::drained`); it tells
+/// every peer it answers for nothing any more, so they take over its keys without waiting out
+/// the lease they confirmed to it, and answers once each acknowledged (or failed to within
+/// the connect timeout). Refused with `errc::invalid_state` before the node drained.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
 /// How this node takes part in the cluster.
 struct agent_config {
   /// This node's stable name.

@@ -95,6 +95,12 @@ public:
   /// does, and remembers a confirmation given.
   bool on_question(const std::string& id, const std::string& their_digest, clock::time_point now);
 
+  /// Peer `id`, leaving, has drained: it answers for no key and holds no activation any more,
+  /// so the confirmations this node gave it hold nothing back when it goes down, and it gets
+  /// no more (it has no use for a lease). A rolling restart then costs each survivor one
+  /// exchange, not a whole lease length, of requests waiting.
+  void on_release(const std::string& id);
+
   /// The lease as of `now`, with a new tenure if it is not an unbroken extension of the
   /// last one returned.
   lease_state publish(clock::time_point now);
@@ -106,6 +112,7 @@ private:
   std::set<std::string> peers_;
   std::map<std::string, clock::time_point> confirmed_; // this epoch: peer → question asked
   std::map<std::string, clock::time_point> given_;     // peer → last confirmation given
+  std::set<std::string> released_;                     // peers that let go (see on_release)
   clock::time_point not_before_ = clock::time_point::min();
   clock::time_point renewed_until_ = clock::time_point::min(); // the latest end of any lease
   bool alone_ok_ = true; // with no peer: whether it got there under a lease

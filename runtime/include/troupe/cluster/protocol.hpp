@@ -34,6 +34,10 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// `(lease_atom, digest) -> digest`: a member asks whether a peer sees its view (the digest of
 /// it, see `view_digest`); the peer answers with its own. Equal digests renew the asker's lease.
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
+/// `(released_atom, name, incarnation) -> ok`: a leaving member has drained and answers for no
+/// key any more (see `lease_keeper::on_release`). A node of version 4 that does not know it
+/// drops it and only waits out the lease as before, so it needs no new version.
+using released_atom = caf::atom_constant<caf::atom("released")>;
 /// `(renew_atom)`: the agent's own timer to ask every peer for its view.
 using renew_atom = caf::atom_constant<caf::atom("renew")>;
 
