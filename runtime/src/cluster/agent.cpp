@@ -263,6 +263,27 @@ void publish_lease(agent_actor* self) {
   }
 }
 
+// Asks the peer whose agent is `addr` whether it sees this node's view; an answer that does
+// renews the lease from the moment it was asked (see `lease_keeper`).
+void ask_peer(agent_actor* self, const caf::actor_addr& addr, const std::string& id) {
+  auto& st = self->state;
+  auto epoch = st.lease->epoch();
+  auto asked = clock::now();
+  self->request(caf::actor_cast<caf::actor>(addr), st.lease_length, lease_atom::value,
+                st.lease->digest())
+      .then(
+          [self, id, epoch, asked](const std::string& theirs) {
+            self->state.lease->on_answer(id, epoch, asked, theirs);
+            publish_lease(self);
+          },
+          [](caf::error&) {}); // no answer: the lease runs out on its own
+}
+
+void ask_peers(agent_actor* self) {
+  for (const auto& [addr, who] : self->state.links)
+    ask_peer(self, addr, life_of(who.first, who.second));
+}
+
 // Hands the view to the lease keeper. A leaving node keeps the view from before its leave
 // there until its activations are gone (see `agent_config::drained`).
 void lease_view(agent_actor* self) {
@@ -280,8 +301,11 @@ void publish(agent_actor* self) {
   auto& st = self->state;
   auto why_not_ready = not_ready(self); // may settle the lease keeper
   // The lease first: a view change voids it before anything routes by the new view.
+  auto epoch = st.lease->epoch();
   lease_view(self);
   publish_lease(self);
+  if (st.lease->epoch() != epoch)
+    ask_peers(self);
   st.shared->publish(*st.view, st.routers, trusted_nodes(self),
                      st.cfg.tls ? "mutual-tls" : "insecure", why_not_ready);
   if (!st.metrics)
@@ -555,23 +579,12 @@ void retry(agent_actor* self) {
   publish(self);
 }
 
-// Asks every connected peer whether it sees this node's view; each answer that does renews the
-// lease from the moment it was asked (see `lease_keeper`).
+// Asks every connected peer whether it sees this node's view (see `ask_peer`), after a view
+// change at once rather than at the next tick.
 void renew(agent_actor* self) {
-  auto& st = self->state;
   lease_view(self); // a leaving node that has drained moves on to its current view
   publish_lease(self);
-  auto epoch = st.lease->epoch();
-  auto asked = clock::now();
-  for (const auto& [addr, who] : st.links)
-    self->request(caf::actor_cast<caf::actor>(addr), st.lease_length, lease_atom::value,
-                  st.lease->digest())
-        .then(
-            [self, id = life_of(who.first, who.second), epoch, asked](const std::string& theirs) {
-              self->state.lease->on_answer(id, epoch, asked, theirs);
-              publish_lease(self);
-            },
-            [](caf::error&) {}); // no answer: the lease runs out on its own
+  ask_peers(self);
 }
 
 // Resolves the seed DNS name on its own thread (getaddrinfo blocks) and reports each round.
@@ -737,7 +750,10 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
       [self](renew_atom) {
         if (!from_this_node(self))
           return refused(self, "command from another node");
-        self->delayed_send(self, self->state.lease_length / 5, renew_atom::value);
+        // Two and a half questions per lease: an answer has three fifths of a lease to come
+        // before the lease lapses, and an idle cluster pays for every message (on TLS each is
+        // a wakeup and half a dozen syscalls of the multiplexer).
+        self->delayed_send(self, self->state.lease_length * 2 / 5, renew_atom::value);
         renew(self);
       },
       [self](lease_atom, const std::string& theirs) -> std::string {
@@ -748,7 +764,10 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
         // the lease waits out the last one it was given (see `lease_keeper`).
         if (i == st.links.end())
           return std::string{};
-        st.lease->on_question(life_of(i->second.first, i->second.second), theirs, clock::now());
+        auto id = life_of(i->second.first, i->second.second);
+        // A peer that has just come to this node's view: ask it back now, not at the next tick.
+        if (st.lease->on_question(id, theirs, clock::now()) && !st.lease->confirmed(id))
+          ask_peer(self, i->first, id);
         return st.lease->digest();
       },
       [self](found_atom, const std::vector<std::string>& addresses) {

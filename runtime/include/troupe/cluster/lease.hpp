@@ -91,6 +91,9 @@ public:
   void on_answer(const std::string& id, uint64_t epoch, clock::time_point asked,
                  const std::string& their_digest);
 
+  /// Whether peer `id` has confirmed the current view.
+  bool confirmed(const std::string& id) const { return confirmed_.count(id) != 0; }
+
   /// Peer `id` asks whether it sees this node's view (`their_digest`); returns whether it
   /// does, and remembers a confirmation given.
   bool on_question(const std::string& id, const std::string& their_digest, clock::time_point now);

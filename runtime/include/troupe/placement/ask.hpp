@@ -147,7 +147,7 @@ void send_routed(caf::event_based_actor* self, const std::shared_ptr<const locat
 namespace detail {
 
 // The pause before sending again a request its owner refused as `not_settled`: the lease
-// settles within a few of the agents' 100 ms exchanges, so start short and grow.
+// settles within an exchange or two between the agents, so start short and grow.
 inline caf::timespan settle_pause(int refusals) {
   using namespace std::chrono_literals;
   return std::min<caf::timespan>(25ms * (1 << std::min(refusals, 3)), 200ms);
