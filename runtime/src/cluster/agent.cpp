@@ -256,9 +256,11 @@ void publish_lease(agent_actor* self) {
   }
   st.held = true;
   if (st.lapsed) {
-    spdlog::info("cluster: lease held again after {} ms (tenure {})",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(now - *st.lapsed).count(),
-                 lease.tenure);
+    // One that ended where it began (a view change confirmed within the same turn) kept
+    // nothing waiting.
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - *st.lapsed).count();
+    if (ms > 0)
+      spdlog::info("cluster: lease held again after {} ms (tenure {})", ms, lease.tenure);
     st.lapsed.reset();
   }
 }
