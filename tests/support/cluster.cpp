@@ -115,7 +115,7 @@ std::optional<std::string> test_cluster::await_all_up(std::chrono::seconds limit
     for (auto& seen : nodes_)
       if (!await_state(viewer, seen.name, "up", limit))
         return viewer.name + " never saw " + seen.name + " up: " + view(viewer).dump() + "\n" +
-               viewer.node->proc.err();
+               viewer.node->proc.err() + "\n--- " + seen.name + "\n" + seen.node->proc.err();
   return std::nullopt;
 }
 
