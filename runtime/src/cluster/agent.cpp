@@ -354,8 +354,14 @@ void note(agent_actor* self, std::optional<member_change> c) {
 void link_to(agent_actor* self, const caf::actor& peer_agent, const member& peer,
              caf::actor router) {
   auto addr = caf::actor_cast<caf::actor_addr>(peer_agent);
-  if (self->state.links.count(addr) == 0)
+  if (self->state.links.count(addr) == 0) {
     self->monitor(peer_agent);
+    // Introduced to the others: one that joined through this node at the same moment as
+    // another learned nothing of it from either hello.
+    for (const auto& [other, who] : self->state.links)
+      self->send(caf::actor_cast<caf::actor>(other), peers_atom::value,
+                 std::vector<std::string>{peer.address});
+  }
   self->state.links[addr] = {peer.name, peer.incarnation};
   if (router)
     self->state.routers[peer.name] = std::move(router);
@@ -845,6 +851,13 @@ caf::behavior agent(agent_actor* self, agent_config cfg, std::shared_ptr<shared_
         note(self, st.view->set_self(member_state::leaving, clock::now()));
         spdlog::info("cluster: {} is leaving; telling {} peers", st.cfg.name, st.links.size());
         return tell_peers<leaving_atom>(self);
+      },
+      [self](peers_atom, const std::vector<std::string>& addresses) {
+        auto& st = self->state;
+        const auto& sender = self->current_sender();
+        if (!sender || st.links.count(caf::actor_addr{sender->address()}) == 0)
+          return refused(self, "peers from a node that is not linked");
+        learn_candidates(self, addresses); // dialed at the next retry
       },
       [self](released_atom, const std::string& name,
              const std::string& incarnation) -> caf::result<caf::ok_atom> {

@@ -38,6 +38,11 @@ using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// key any more (see `lease_keeper::on_release`). A node of version 4 that does not know it
 /// drops it and only waits out the lease as before, so it needs no new version.
 using released_atom = caf::atom_constant<caf::atom("released")>;
+/// `(peers_atom, addresses)`: a member introduces a peer that has just linked to it to its
+/// other peers (taken up to the same bound as a hello's list, from linked peers only): two
+/// nodes that joined through the same seed at once would otherwise never learn of each other.
+/// A node of version 4 drops it, as `released_atom`.
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 /// `(renew_atom)`: the agent's own timer to ask every peer for its view.
 using renew_atom = caf::atom_constant<caf::atom("renew")>;
 
