@@ -2,10 +2,10 @@
 
 # Installs what the benchmarks need and builds troupe-node (the default build:
 # RelWithDebInfo, -O2).
-bench_build_node() {
+bench_build_node() { # [more targets...]
   troupe_install "${TROUPE_PACKAGES[@]}" wrk
   [ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
-  cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
+  cmake --build build --target troupe-node "$@" -- -j"$(nproc)" >/dev/null
 }
 
 bench_pg_bin=/usr/lib/postgresql/15/bin

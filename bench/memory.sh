@@ -12,9 +12,7 @@ cd "$(dirname "$0")/.."
 skus="${1:-20000}"; users="${2:-2000}"
 source scripts/lib.sh
 source bench/lib.sh
-troupe_install "${TROUPE_PACKAGES[@]}"
-[ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --target troupe-node -- -j"$(nproc)" >/dev/null
+bench_build_node
 work=$(mktemp -d)
 node=""
 cleanup() { [ -z "$node" ] || kill "$node" 2>/dev/null || true; rm -rf "$work"; }

@@ -9,10 +9,8 @@ cd "$(dirname "$0")/.."
 runs="${1:-3}"; secs="${2:-10}"; conns="${3:-32}"
 source scripts/lib.sh
 source bench/lib.sh
-troupe_install "${TROUPE_PACKAGES[@]}" wrk
 # The default build (RelWithDebInfo: -O2) serves both sides alike.
-[ -f build/build.ninja ] || cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --target troupe-node baseline_http_server -- -j"$(nproc)" >/dev/null
+bench_build_node baseline_http_server
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

@@ -161,7 +161,11 @@ TEST_F(cluster_security, a_certified_stranger_cannot_command_kill_or_flood_the_a
   EXPECT_FALSE(answered(leaving_atom::value, std::string{"n2"}, n2_incarnation)) << "leaving";
   // A stranger's lease question is never confirmed: it could otherwise hold a lease on keys.
   EXPECT_FALSE(answered(lease_atom::value, std::string{"n1/x;n9/y;"})) << "lease";
+  // Nor may it let go of a member's keys for it, or plant addresses to dial.
+  EXPECT_FALSE(answered(release_atom::value)) << "release";
+  EXPECT_FALSE(answered(released_atom::value, std::string{"n2"}, n2_incarnation)) << "released";
   self->send(*agent, found_atom::value, std::vector<std::string>{"127.0.0.1:9"});
+  self->send(*agent, peers_atom::value, std::vector<std::string>{"127.0.0.1:9"});
   for (int i = 0; i < 10; ++i) {
     caf::anon_send_exit(*agent, caf::exit_reason::kill);
     self->send_exit(*agent, caf::exit_reason::kill);

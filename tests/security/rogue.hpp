@@ -20,6 +20,7 @@ namespace troupe::testing {
 // The agent's messages, as a rogue that read the source would use them.
 using namespace cluster::protocol;
 using cluster::leave_atom;
+using cluster::release_atom;
 
 /// How a rogue peer dresses: no TLS at all, or TLS with some certificate and key (from the
 /// cluster's CA or from another).
